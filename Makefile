@@ -1,0 +1,43 @@
+# The two commands: `make run` serves the demo shop, `make test` runs every test.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: run test setup lint translations bench clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11 or newer is needed"'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+setup: $(STAMP)
+	$(BIN)/flask --app app compile-translations
+
+run: setup
+	$(BIN)/flask --app app db-upgrade
+	$(BIN)/flask --app app demo --if-empty
+	@echo ""
+	@echo "  Gongfang Live is at http://$(HOST):$(PORT)/"
+	@echo "  Sign in as the demo operator: operator@demo.gongfang.cn / gongfang-demo-2026"
+	@echo "  (every demo account uses the same password; see README.md)"
+	@echo ""
+	EMBEDDED_SCHEDULER=1 $(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 1 \
+		--worker-class gthread --threads 16 --access-logfile - app:app
+
+test: setup
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: setup
+	$(BIN)/ruff check .
+
+translations: setup
+	$(BIN)/python -m core.translations_tool
+
+clean:
+	rm -rf $(VENV) .pytest_cache

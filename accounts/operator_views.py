@@ -1,0 +1,155 @@
+"""Operator screens for people and workshops: onboarding makers, hosts and workshops."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlmodel import func, or_, select
+
+from accounts import services
+from accounts.access import roles_required
+from accounts.forms import AddMemberForm, UserRolesForm, WorkshopForm
+from accounts.models import Role, User, UserRole, Workshop, WorkshopKind, WorkshopMember
+from core.db import get_session
+from core.errors import Conflict
+from core.forms import form_view
+
+bp = Blueprint("operator_accounts", __name__, url_prefix="/operator")
+PAGE_SIZE = 50
+
+
+@bp.route("/")
+@roles_required(Role.OPERATOR)
+def dashboard():
+    """The operator's starting page."""
+    session = get_session()
+    counts = {
+        "users": session.exec(select(func.count()).select_from(User)).one(),
+        "workshops": session.exec(select(func.count()).select_from(Workshop)).one(),
+    }
+    return render_template("accounts/operator/dashboard.html", counts=counts)
+
+
+@bp.route("/users")
+@roles_required(Role.OPERATOR)
+def users():
+    """Find people by name, e-mail or phone."""
+    query = (request.args.get("q") or "").strip()[:100]
+    page = request.args.get("page", 1, type=int) or 1
+    page = max(1, min(page, 10_000))
+    statement = select(User).order_by(User.id)
+    if query:
+        like = f"%{query}%"
+        statement = statement.where(or_(User.display_name.ilike(like), User.email.ilike(like),
+                                        User.phone.ilike(like)))
+    rows = get_session().exec(statement.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)).all()
+    roles = _roles_by_user([u.id for u in rows[:PAGE_SIZE]])
+    return render_template("accounts/operator/users.html", users=rows[:PAGE_SIZE],
+                           roles=roles, query=query, page=page,
+                           has_next=len(rows) > PAGE_SIZE)
+
+
+def _roles_by_user(user_ids: list[int]) -> dict[int, list[Role]]:
+    result: dict[int, list[Role]] = {uid: [] for uid in user_ids}
+    if user_ids:
+        for row in get_session().exec(select(UserRole).where(UserRole.user_id.in_(user_ids))):
+            result[row.user_id].append(Role(row.role))
+    return result
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@roles_required(Role.OPERATOR)
+@form_view
+def user_detail(user_id: int):
+    """Change a person's roles or stop them signing in."""
+    session = get_session()
+    user = session.get(User, user_id) or abort(404)
+    held = _roles_by_user([user.id])[user.id]
+    form = UserRolesForm(data={"roles": [r.value for r in held],
+                               "is_active_account": user.is_active_account})
+    if form.validate_on_submit():
+        chosen = {Role(value) for value in form.roles.data or []}
+        if user.id == current_user.id and Role.OPERATOR not in chosen:
+            form.roles.errors = [_("You cannot take the operator role from yourself")]
+        else:
+            services.set_roles(session=session, user=user, roles=chosen, by=current_user)
+            user.is_active_account = form.is_active_account.data or user.id == current_user.id
+            session.add(user)
+            flash(_("Saved the changes to %(name)s.", name=user.display_name), "success")
+            return redirect(url_for("operator_accounts.user_detail", user_id=user.id))
+    status = 400 if form.errors else 200
+    return render_template("accounts/operator/user_detail.html", user=user, form=form), status
+
+
+@bp.route("/workshops")
+@roles_required(Role.OPERATOR)
+def workshops():
+    """Every workshop, with how many members each has."""
+    session = get_session()
+    rows = session.exec(
+        select(Workshop, func.count(WorkshopMember.id))
+        .join(WorkshopMember, WorkshopMember.workshop_id == Workshop.id, isouter=True)
+        .group_by(Workshop.id).order_by(Workshop.name)).all()
+    return render_template("accounts/operator/workshops.html", rows=rows)
+
+
+@bp.route("/workshops/new", methods=["GET", "POST"])
+@roles_required(Role.OPERATOR)
+@form_view
+def workshop_new():
+    """Onboard a workshop, home, studio or individual maker."""
+    form = WorkshopForm()
+    if form.validate_on_submit():
+        try:
+            workshop = services.create_workshop(
+                session=get_session(), slug=form.slug.data, name=form.name.data,
+                name_en=form.name_en.data or None, kind=WorkshopKind(form.kind.data),
+                district=form.district.data or None, story=form.story.data or "",
+                is_featured=form.is_featured.data)
+        except Conflict:
+            form.slug.errors = [_("Another workshop already uses this web address name")]
+        else:
+            flash(_("Added %(name)s.", name=workshop.name), "success")
+            return redirect(url_for("operator_accounts.workshop_detail",
+                                    workshop_id=workshop.id))
+    status = 400 if form.errors else 200
+    return render_template("accounts/operator/workshop_new.html", form=form), status
+
+
+@bp.route("/workshops/<int:workshop_id>", methods=["GET", "POST"])
+@roles_required(Role.OPERATOR)
+@form_view
+def workshop_detail(workshop_id: int):
+    """A workshop's members: add one, make one coordinator, remove one."""
+    session = get_session()
+    workshop = session.get(Workshop, workshop_id) or abort(404)
+    form = AddMemberForm()
+    if form.validate_on_submit():
+        user = services.find_user_by_login(session=session, login=form.login.data)
+        if user is None:
+            form.login.errors = [_("No account has this email address or mobile number. "
+                                   "Ask the maker to register first.")]
+        else:
+            services.add_member(session=session, workshop=workshop, user=user,
+                                is_coordinator=form.is_coordinator.data)
+            flash(_("%(name)s is now a member.", name=user.display_name), "success")
+            return redirect(url_for("operator_accounts.workshop_detail",
+                                    workshop_id=workshop.id))
+    members = session.exec(
+        select(WorkshopMember, User).join(User, User.id == WorkshopMember.user_id)
+        .where(WorkshopMember.workshop_id == workshop.id).order_by(User.display_name)).all()
+    status = 400 if form.errors else 200
+    return render_template("accounts/operator/workshop_detail.html", workshop=workshop,
+                           members=members, form=form), status
+
+
+@bp.route("/workshops/<int:workshop_id>/members/<int:user_id>/remove", methods=["POST"])
+@roles_required(Role.OPERATOR)
+def workshop_member_remove(workshop_id: int, user_id: int):
+    """Take a member out of the workshop."""
+    session = get_session()
+    workshop = session.get(Workshop, workshop_id) or abort(404)
+    services.remove_member(session=session, workshop=workshop, user_id=user_id)
+    flash(_("The member was removed."), "success")
+    return redirect(url_for("operator_accounts.workshop_detail", workshop_id=workshop.id))

@@ -1,0 +1,175 @@
+"""Sign-up, sign-in, password reset and the user's own profiles."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from accounts import services
+from accounts.access import roles_required
+from accounts.auth import make_reset_token, password_matches, user_for_reset_token
+from accounts.forms import (
+    AccountForm,
+    ForgotPasswordForm,
+    HostProfileForm,
+    LoginForm,
+    MakerProfileForm,
+    RegistrationForm,
+    ResetPasswordForm,
+)
+from accounts.models import HostProfile, MakerProfile, Role
+from core.db import get_session, utcnow
+from core.forms import form_view
+from core.i18n import safe_next_url
+from core.mail import queue_mail
+
+bp = Blueprint("accounts", __name__, url_prefix="/account")
+
+
+def _form_page(template: str, form, **context):
+    """Render a form page; a failed submit answers 400 so nothing is committed."""
+    status = 400 if form.errors else 200
+    return render_template(template, form=form, **context), status
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@form_view
+def register():
+    """Create a shopper account."""
+    form = RegistrationForm()
+    if form.validate_on_submit():
+        try:
+            user = services.register_user(
+                session=get_session(), email=form.email.data, password=form.password.data,
+                display_name=form.display_name.data, phone=form.phone.data,
+                locale=request.cookies.get("lang") or "zh_Hans_CN")
+        except services.DuplicateAccount as exc:
+            field = form.phone if exc.field == "phone" else form.email
+            field.errors = [_("An account with this mobile number already exists. Sign in "
+                              "instead.") if exc.field == "phone" else
+                            _("An account with this email address already exists. Sign in "
+                              "instead.")]
+        else:
+            login_user(user)
+            flash(_("Welcome, %(name)s. Your account is ready.", name=user.display_name),
+                  "success")
+            return redirect(url_for("catalog.home"))
+    return _form_page("accounts/register.html", form)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@form_view
+def login():
+    """Sign in with e-mail or mobile number and password."""
+    form = LoginForm()
+    next_url = safe_next_url(request.args.get("next"), url_for("catalog.home"))
+    if form.validate_on_submit():
+        session = get_session()
+        user = services.find_user_by_login(session=session, login=form.login.data)
+        if password_matches(user, form.password.data) and user.is_active:
+            user.last_login_at = utcnow()
+            session.add(user)
+            login_user(user, remember=form.remember.data)
+            flash(_("You are signed in."), "success")
+            return redirect(next_url)
+        # The same words whether the account exists or not.
+        form.password.errors = [_("The email address, mobile number or password is not "
+                                  "right")]
+    return _form_page("accounts/login.html", form)
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    """Sign out (a POST, so a link on another site cannot sign you out)."""
+    logout_user()
+    flash(_("You are signed out."), "success")
+    return redirect(url_for("catalog.home"))
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+@form_view
+def forgot_password():
+    """Send a reset link; the answer is the same whether the account exists or not."""
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        session = get_session()
+        user = services.find_user_by_login(session=session, login=form.email.data)
+        if user is not None and user.is_active:
+            link = url_for("accounts.reset_password", token=make_reset_token(user),
+                           _external=True)
+            queue_mail(session=session, to=user.email, subject=_("Reset your password"),
+                       body=render_template("accounts/mail/reset_password.txt", user=user,
+                                            link=link))
+        return render_template("accounts/forgot_password_sent.html", email=form.email.data)
+    return _form_page("accounts/forgot_password.html", form)
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+@form_view
+def reset_password(token: str):
+    """Choose a new password with an emailed token (it works once, for an hour)."""
+    user = user_for_reset_token(token)
+    if user is None:
+        return render_template("accounts/reset_link_invalid.html"), 400
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        services.set_password(session=get_session(), user=user, password=form.password.data)
+        flash(_("Your password has been changed. Sign in with the new one."), "success")
+        return redirect(url_for("accounts.login"))
+    return _form_page("accounts/reset_password.html", form)
+
+
+@bp.route("/", methods=["GET", "POST"])
+@login_required
+@form_view
+def account():
+    """The user's own name and language."""
+    form = AccountForm(obj=current_user)
+    if form.validate_on_submit():
+        current_user.display_name = form.display_name.data.strip()
+        current_user.locale = form.locale.data
+        get_session().add(current_user)
+        flash(_("Your details have been saved."), "success")
+        response = redirect(url_for("accounts.account"))
+        response.set_cookie("lang", form.locale.data, max_age=365 * 24 * 3600,
+                            samesite="Lax", httponly=True)
+        return response
+    return _form_page("accounts/account.html", form)
+
+
+@bp.route("/maker-profile", methods=["GET", "POST"])
+@roles_required(Role.MAKER)
+@form_view
+def maker_profile():
+    """What the maker chooses to tell shoppers."""
+    session = get_session()
+    profile = session.get(MakerProfile, current_user.id)
+    form = MakerProfileForm(obj=profile)
+    if form.validate_on_submit():
+        services.save_maker_profile(
+            session=session, user=current_user, public_name=form.public_name.data.strip(),
+            story=form.story.data or "", show_name_publicly=form.show_name_publicly.data,
+            show_story_publicly=form.show_story_publicly.data,
+            disability_consent=form.disability_consent.data,
+            disability_category=form.disability_category.data or None)
+        flash(_("Your maker profile has been saved."), "success")
+        return redirect(url_for("accounts.maker_profile"))
+    return _form_page("accounts/maker_profile.html", form)
+
+
+@bp.route("/host-profile", methods=["GET", "POST"])
+@roles_required(Role.HOST)
+@form_view
+def host_profile():
+    """The host's public name and whether they present in sign language."""
+    session = get_session()
+    profile = session.get(HostProfile, current_user.id)
+    form = HostProfileForm(obj=profile)
+    if form.validate_on_submit():
+        services.save_host_profile(session=session, user=current_user,
+                                   public_name=form.public_name.data.strip(),
+                                   bio=form.bio.data or "", is_deaf=form.is_deaf.data)
+        flash(_("Your host profile has been saved."), "success")
+        return redirect(url_for("accounts.host_profile"))
+    return _form_page("accounts/host_profile.html", form)

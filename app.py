@@ -1,0 +1,87 @@
+"""Gongfang Live (工坊直播): the application factory.
+
+`app = create_app()` at the bottom serves both `flask --app app ...` and
+`gunicorn app:app`.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from core import cli, errors, i18n, navigation
+from core import forms as core_forms
+from core.config import PROJECT_ROOT, load_config
+from core.db import db
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app from the environment, with `config` overriding it (tests)."""
+    app = Flask(
+        __name__,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+        instance_path=str(PROJECT_ROOT / "instance"),
+    )
+    settings = load_config()
+    if config:
+        if "DATABASE_URL" in config:
+            from core.config import normalise_database_url
+
+            config = {**config, "DATABASE_URL": normalise_database_url(
+                "DATABASE_URL", str(config["DATABASE_URL"]))}
+        settings.update(config)
+    app.config.update(settings)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    if app.config["ENVIRONMENT"] == "production":
+        # Behind one proxy: trust its scheme and host so cookies are Secure over HTTPS.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
+
+    db.init_app(app)
+    i18n.init_app(app)
+    core_forms.init_app(app)
+    errors.init_app(app)
+    navigation.init_app(app)
+
+    from accounts import auth
+
+    auth.init_app(app)
+
+    from accounts.navigation import register_navigation as accounts_navigation
+    from catalog.views import register_navigation as catalog_navigation
+
+    catalog_navigation()
+    accounts_navigation()
+
+    from accounts.operator_views import bp as operator_accounts_bp
+    from accounts.views import bp as accounts_bp
+    from catalog.views import bp as catalog_bp
+    from core.views import bp as site_bp
+
+    app.register_blueprint(site_bp)
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(operator_accounts_bp)
+    app.register_blueprint(catalog_bp)
+
+    cli.init_app(app)
+    _add_security_headers(app)
+
+    if app.config["EMBEDDED_SCHEDULER"]:
+        from core.scheduler import start_embedded
+
+        start_embedded(app)
+    return app
+
+
+def _add_security_headers(app: Flask) -> None:
+    @app.after_request
+    def _headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
+
+app = create_app()

@@ -1,0 +1,119 @@
+"""Products, their variants and stock, categories, and who made them."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlmodel import Field, SQLModel
+
+from core.db import UTCDateTime, enum_type, utcnow
+from core.money import DEFAULT_CURRENCY, Money
+
+
+class ProductStatus(enum.StrEnum):
+    DRAFT = "draft"
+    PENDING_REVIEW = "pending_review"
+    PUBLISHED = "published"
+    ARCHIVED = "archived"
+
+    @property
+    def label(self):
+        return PRODUCT_STATUS_LABELS[self]
+
+
+PRODUCT_STATUS_LABELS = {
+    ProductStatus.DRAFT: _l("Draft"),
+    ProductStatus.PENDING_REVIEW: _l("Waiting for review"),
+    ProductStatus.PUBLISHED: _l("On sale"),
+    ProductStatus.ARCHIVED: _l("Archived"),
+}
+
+
+class Category(SQLModel, table=True):
+    """A shelf of the shop: handicraft (knot buttons, fabric, weaving), farm produce,
+    cultural-creative goods, audiobooks."""
+
+    __tablename__ = "category"
+
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(max_length=60, unique=True)
+    name: str = Field(max_length=60)
+    name_en: str = Field(max_length=60)
+    parent_id: int | None = Field(default=None, foreign_key="category.id")
+    is_digital: bool = False
+    position: int = 0
+
+
+class Product(SQLModel, table=True):
+    """A good offered for sale; it belongs to a workshop (which may be one maker's)."""
+
+    __tablename__ = "product"
+    __table_args__ = (sa.Index("ix_product_status_published", "status", "published_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(max_length=120, unique=True)
+    workshop_id: int = Field(foreign_key="workshop.id", index=True)
+    category_id: int | None = Field(default=None, foreign_key="category.id", index=True)
+    title: str = Field(max_length=120)
+    title_en: str | None = Field(default=None, max_length=120)
+    description: str = Field(default="", sa_type=sa.Text)
+    description_en: str | None = Field(default=None, sa_type=sa.Text)
+    maker_story: str = Field(default="", sa_type=sa.Text)
+    is_digital: bool = False
+    status: ProductStatus = Field(default=ProductStatus.DRAFT, sa_type=enum_type(ProductStatus))
+    review_note: str | None = Field(default=None, max_length=500)
+    created_by_id: int | None = Field(default=None, foreign_key="user_account.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    published_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    units_sold: int = 0
+
+
+class ProductVariant(SQLModel, table=True):
+    """A sellable version of a product (colour, size) with its own SKU, price, stock.
+
+    Stock never goes below zero: the check constraint backs up the conditional
+    `UPDATE ... WHERE stock >= :quantity` that takes it.
+    """
+
+    __tablename__ = "product_variant"
+    __table_args__ = (
+        sa.CheckConstraint("stock >= 0", name="ck_variant_stock_not_negative"),
+        sa.CheckConstraint("price_amount >= 0", name="ck_variant_price_not_negative"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    product_id: int = Field(foreign_key="product.id", index=True, ondelete="CASCADE")
+    sku: str = Field(max_length=64, unique=True)
+    name: str = Field(default="", max_length=60)
+    name_en: str | None = Field(default=None, max_length=60)
+    price_amount: int
+    price_currency: str = Field(default=DEFAULT_CURRENCY, max_length=3)
+    stock: int = 0
+    position: int = 0
+    is_active: bool = True
+
+    @property
+    def price(self) -> Money:
+        """The unit price as Money."""
+        return Money(self.price_amount, self.price_currency)
+
+
+class ProductMaker(SQLModel, table=True):
+    """Who made a product and their share of its income, in basis points (10000 =
+    100%). A product's shares add up to 10000; the ledger splits income by them."""
+
+    __tablename__ = "product_maker"
+    __table_args__ = (
+        sa.UniqueConstraint("product_id", "maker_id", name="uq_product_maker"),
+        sa.CheckConstraint("share_basis_points > 0 AND share_basis_points <= 10000",
+                           name="ck_product_maker_share"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    product_id: int = Field(foreign_key="product.id", index=True, ondelete="CASCADE")
+    maker_id: int = Field(foreign_key="user_account.id", index=True)
+    share_basis_points: int

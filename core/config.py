@@ -1,0 +1,176 @@
+"""Configuration read from the environment, checked once at start-up.
+
+Every setting has one place here. A value that is present but malformed stops the
+app with a message that names the variable, so a typo never runs as a default.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SUPPORTED_LOCALES = ("zh_Hans_CN", "en")
+WEAK_SECRET_KEYS = {"", "dev", "secret", "changeme", "change-me", "development", "test"}
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    help: str
+
+
+KNOWN_SETTINGS = {
+    s.name: s
+    for s in [
+        Setting("GONGFANG_ENV", "development or production"),
+        Setting("DATABASE_URL", "sqlite:///path or postgresql://user@host/db"),
+        Setting("SECRET_KEY", "long random string; required in production"),
+        Setting("REDIS_URL", "redis://host:port/db, for several workers or hosts"),
+        Setting("STRIPE_SECRET_KEY", "sk_... turns the card payment on"),
+        Setting("STRIPE_PUBLISHABLE_KEY", "pk_..."),
+        Setting("STRIPE_WEBHOOK_SECRET", "whsec_..."),
+        Setting("STRIPE_API_BASE", "Stripe API address (tests point it at localstripe)"),
+        Setting("STRIPE_JS_URL", "address of Stripe.js"),
+        Setting("MEDIA_DIR", "folder for uploaded images and files"),
+        Setting("INSTANCE_DIR", "folder for the SQLite file, keys and mail in development"),
+        Setting("SMTP_HOST", "mail server; without it mail is written to instance/mail"),
+        Setting("SMTP_PORT", "mail server port"),
+        Setting("SMTP_USERNAME", "mail server user"),
+        Setting("SMTP_PASSWORD", "mail server password"),
+        Setting("SMTP_STARTTLS", "1 to use STARTTLS"),
+        Setting("MAIL_FROM", "sender address"),
+        Setting("DEFAULT_TIMEZONE", "IANA zone for showing times, default Asia/Shanghai"),
+        Setting("DEFAULT_LOCALE", "zh_Hans_CN or en"),
+        Setting("EMBEDDED_SCHEDULER", "1 to run background jobs inside this process"),
+        Setting("HOLD_MINUTES", "minutes an unpaid order keeps its stock"),
+        Setting("BASE_URL", "public address used in mails and calendar feeds"),
+    ]
+}
+
+
+def _parse_int(name: str, raw: str, *, minimum: int, maximum: int) -> int:
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from exc
+    if not minimum <= value <= maximum:
+        raise ConfigError(f"{name} must be between {minimum} and {maximum}, got {value}")
+    return value
+
+
+def _parse_bool(name: str, raw: str) -> bool:
+    lowered = raw.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off", ""}:
+        return False
+    raise ConfigError(f"{name} must be 1 or 0, got {raw!r}")
+
+
+def normalise_database_url(name: str, raw: str) -> str:
+    """Accept the usual spellings and pick the drivers we ship (psycopg 3)."""
+    scheme = urlsplit(raw).scheme
+    if scheme in {"postgres", "postgresql", "postgresql+psycopg"}:
+        return "postgresql+psycopg" + raw[len(scheme):]
+    if scheme == "sqlite":
+        return raw
+    raise ConfigError(f"{name} must start with sqlite:/// or postgresql://, got {raw!r}")
+
+
+def _secret_key(environment: str, raw: str | None, instance_dir: Path) -> str:
+    if raw is not None:
+        if raw.strip().lower() in WEAK_SECRET_KEYS or len(raw) < 32:
+            if environment == "production":
+                raise ConfigError("SECRET_KEY is too weak: use at least 32 random characters")
+        return raw
+    if environment == "production":
+        raise ConfigError("SECRET_KEY is required in production")
+    # In development a key is made once and kept, so logins survive a restart.
+    key_file = instance_dir / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    instance_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    key_file.write_text(key)
+    key_file.chmod(0o600)
+    return key
+
+
+def load_config(environ: dict[str, str] | None = None) -> dict[str, object]:
+    """Read the environment into a Flask config mapping, or raise ConfigError."""
+    env = dict(os.environ if environ is None else environ)
+    environment = env.get("GONGFANG_ENV", "development")
+    if environment not in {"development", "production"}:
+        raise ConfigError(f"GONGFANG_ENV must be development or production, got {environment!r}")
+
+    instance_dir = Path(env.get("INSTANCE_DIR") or PROJECT_ROOT / "instance").resolve()
+    database_url = normalise_database_url(
+        "DATABASE_URL", env.get("DATABASE_URL") or f"sqlite:///{instance_dir / 'gongfang.db'}"
+    )
+    timezone_name = env.get("DEFAULT_TIMEZONE", "Asia/Shanghai")
+    try:
+        ZoneInfo(timezone_name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(f"DEFAULT_TIMEZONE is not a known time zone: {timezone_name!r}") from exc
+    locale = env.get("DEFAULT_LOCALE", "zh_Hans_CN")
+    if locale not in SUPPORTED_LOCALES:
+        raise ConfigError(f"DEFAULT_LOCALE must be one of {', '.join(SUPPORTED_LOCALES)}")
+
+    redis_url = env.get("REDIS_URL") or None
+    if redis_url and urlsplit(redis_url).scheme not in {"redis", "rediss", "unix"}:
+        raise ConfigError(f"REDIS_URL must start with redis://, got {redis_url!r}")
+
+    stripe_keys = {k: env.get(k) or None for k in
+                   ("STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY", "STRIPE_WEBHOOK_SECRET")}
+    if any(stripe_keys.values()) and not all(stripe_keys.values()):
+        missing = ", ".join(k for k, v in stripe_keys.items() if not v)
+        raise ConfigError(f"Stripe needs all three keys; missing: {missing}")
+
+    smtp_host = env.get("SMTP_HOST") or None
+    config: dict[str, object] = {
+        "ENVIRONMENT": environment,
+        "INSTANCE_DIR": str(instance_dir),
+        "SECRET_KEY": _secret_key(environment, env.get("SECRET_KEY"), instance_dir),
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "MEDIA_DIR": str(Path(env.get("MEDIA_DIR") or instance_dir / "media").resolve()),
+        "DEFAULT_TIMEZONE": timezone_name,
+        "BABEL_DEFAULT_LOCALE": locale,
+        "BABEL_DEFAULT_TIMEZONE": timezone_name,
+        "SMTP_HOST": smtp_host,
+        "SMTP_PORT": _parse_int("SMTP_PORT", env.get("SMTP_PORT", "25"), minimum=1, maximum=65535),
+        "SMTP_USERNAME": env.get("SMTP_USERNAME") or None,
+        "SMTP_PASSWORD": env.get("SMTP_PASSWORD") or None,
+        "SMTP_STARTTLS": _parse_bool("SMTP_STARTTLS", env.get("SMTP_STARTTLS", "0")),
+        "MAIL_FROM": env.get("MAIL_FROM", "工坊直播 <no-reply@gongfang.example>"),
+        "MAIL_DIR": str(instance_dir / "mail"),
+        "EMBEDDED_SCHEDULER": _parse_bool("EMBEDDED_SCHEDULER", env.get("EMBEDDED_SCHEDULER", "0")),
+        "HOLD_MINUTES": _parse_int("HOLD_MINUTES", env.get("HOLD_MINUTES", "15"),
+                                   minimum=1, maximum=24 * 60),
+        "BASE_URL": (env.get("BASE_URL") or "http://127.0.0.1:5000").rstrip("/"),
+        "STRIPE_API_BASE": env.get("STRIPE_API_BASE") or None,
+        "STRIPE_JS_URL": env.get("STRIPE_JS_URL", "https://js.stripe.com/v3/"),
+        **stripe_keys,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": environment == "production",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": environment == "production",
+        "MAX_CONTENT_LENGTH": 12 * 1024 * 1024,
+        "WTF_CSRF_TIME_LIMIT": 8 * 3600,
+        # Form views check the token through the form, so a stale token shows up as
+        # an error beside what the user typed; every other write is checked globally.
+        "WTF_CSRF_CHECK_DEFAULT": False,
+        "PASSWORD_RESET_MAX_AGE": 3600,
+    }
+    return config

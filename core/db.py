@@ -1,0 +1,205 @@
+"""Database engine, one session per request, transactions and after-commit hooks.
+
+Services flush and never commit. A request commits once at its end (or rolls back on
+an error status or an exception); jobs and commands use `transaction()`. Work that
+must only happen when the data is really saved (mail, events, jobs) is queued with
+`after_commit()` and runs after the commit, never before it.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import enum
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from flask import Flask, g, request
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.pool import NullPool
+from sqlmodel import Session
+
+logger = logging.getLogger(__name__)
+
+# SQLite: write transactions that read then write must take the write lock first
+# ("BEGIN IMMEDIATE"); a deferred one fails with "database is locked" under load.
+_sqlite_begin = contextvars.ContextVar("sqlite_begin", default="BEGIN")
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware in UTC."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(sa.TypeDecorator):
+    """A timestamp stored in UTC and always read back timezone-aware."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; store timezone-aware UTC")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def enum_type(enum_class: type[enum.Enum]) -> sa.Enum:
+    """A portable enum column: a VARCHAR holding the member's value, no native type."""
+    return sa.Enum(
+        enum_class,
+        native_enum=False,
+        create_constraint=False,
+        length=max(len(m.value) for m in enum_class) + 8,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )
+
+
+def make_engine(url: str) -> Engine:
+    """An engine with the settings each database needs for safe concurrent writes."""
+    if url.startswith("sqlite"):
+        engine = sa.create_engine(
+            url,
+            connect_args={"timeout": 30, "check_same_thread": False},
+            poolclass=NullPool if ":memory:" not in url else None,
+        )
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_on_connect(dbapi_connection, _record):
+            # Take transaction control away from the driver so we can say IMMEDIATE.
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_on_begin(connection):
+            connection.exec_driver_sql(_sqlite_begin.get())
+
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+class Database:
+    """The app's engine and its request-scoped session."""
+
+    def __init__(self) -> None:
+        self.engine: Engine | None = None
+
+    def init_app(self, app: Flask) -> None:
+        self.engine = make_engine(app.config["DATABASE_URL"])
+        app.extensions["database"] = self
+
+        @app.before_request
+        def _choose_transaction_kind():
+            if request.method not in SAFE_METHODS:
+                g._sqlite_begin_token = _sqlite_begin.set("BEGIN IMMEDIATE")
+
+        @app.after_request
+        def _commit_or_roll_back(response):
+            session = g.pop("db_session", None)
+            if session is not None:
+                try:
+                    if response.status_code < 400:
+                        session.commit()
+                    else:
+                        session.rollback()
+                finally:
+                    session.close()
+            return response
+
+        @app.teardown_request
+        def _close_session(_exc):
+            session = g.pop("db_session", None)
+            if session is not None:
+                session.rollback()
+                session.close()
+            token = g.pop("_sqlite_begin_token", None)
+            if token is not None:
+                _sqlite_begin.reset(token)
+
+    def session(self) -> Session:
+        """The current request's session, opened on first use."""
+        if "db_session" not in g:
+            g.db_session = new_session(self.engine)
+        return g.db_session
+
+    @contextmanager
+    def transaction(self, *, write: bool = True) -> Iterator[Session]:
+        """A session of its own that commits at the end, for jobs and commands."""
+        with transaction(self.engine, write=write) as session:
+            yield session
+
+
+def new_session(engine: Engine) -> Session:
+    """A session wired to run after-commit hooks."""
+    session = Session(engine, expire_on_commit=False)
+    session.info["after_commit"] = []
+    return session
+
+
+@contextmanager
+def transaction(engine: Engine, *, write: bool = True) -> Iterator[Session]:
+    """Open a session, commit when the block ends, roll back if it raises."""
+    token = _sqlite_begin.set("BEGIN IMMEDIATE" if write else "BEGIN")
+    session = new_session(engine)
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+        _sqlite_begin.reset(token)
+
+
+def after_commit(session: Session, callback: Callable[[], object]) -> None:
+    """Run `callback` once `session` has committed; drop it if it rolls back.
+
+    The callback runs outside the committed transaction: if it needs the database it
+    opens its own with `transaction()`.
+    """
+    session.info.setdefault("after_commit", []).append(callback)
+
+
+@event.listens_for(Session, "after_commit")
+def _run_after_commit_hooks(session):
+    callbacks = session.info.get("after_commit") or []
+    session.info["after_commit"] = []
+    for callback in callbacks:
+        # The data is saved; a failing side effect (a mail server down) is logged and
+        # retried by its own job, never turned into an error for the saved request.
+        try:
+            callback()
+        except Exception:
+            logger.exception("after-commit hook %r failed", callback)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_after_commit_hooks(session, previous_transaction):
+    if previous_transaction.parent is None:
+        session.info["after_commit"] = []
+
+
+db = Database()
+
+
+def get_session() -> Session:
+    """The session of the current request."""
+    return db.session()

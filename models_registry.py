@@ -1,0 +1,9 @@
+"""Imports every package's models, so the metadata (and Alembic) sees all tables.
+
+A new models module is added here once.
+"""
+
+import accounts.models  # noqa: F401
+import catalog.models  # noqa: F401
+import core.mail  # noqa: F401
+import livestream.models  # noqa: F401

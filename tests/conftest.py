@@ -1,0 +1,164 @@
+"""Shared fixtures: every database test runs on SQLite and on PostgreSQL.
+
+SQLite: the schema is migrated once into a template file, copied for each test.
+PostgreSQL: the schema is migrated once into a schema of this run's own (so parallel
+runs on one server never meet), and every table is emptied after each test.
+Set TEST_DATABASE_URL to use another server; REQUIRE_POSTGRES=1 turns "not reachable"
+from a visible skip into a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+from pathlib import Path
+
+import psycopg
+import pytest
+import sqlalchemy as sa
+from sqlmodel import SQLModel
+
+DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
+BACKENDS = ("sqlite", "postgresql")
+
+
+def _migrate(url: str) -> None:
+    from alembic import command
+
+    from app import create_app
+    from core.cli import alembic_config
+
+    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "t" * 40})
+    with app.app_context():
+        command.upgrade(alembic_config(), "heads")
+    app.extensions["database"].engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url() -> str | None:
+    """The PostgreSQL server for tests, or None (with a visible reason) if unreachable."""
+    url = os.environ.get("TEST_DATABASE_URL", DEFAULT_POSTGRES)
+    try:
+        psycopg.connect(url, connect_timeout=3).close()
+    except psycopg.Error as exc:
+        if os.environ.get("REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"PostgreSQL at {url} is required (REQUIRE_POSTGRES=1): {exc}")
+        return None
+    return url
+
+
+@pytest.fixture(scope="session")
+def postgres_schema_url(postgres_server_url):
+    """A migrated schema of this test run's own on the PostgreSQL server."""
+    if postgres_server_url is None:
+        yield None
+        return
+    schema = f"gf_test_{os.getpid()}_{secrets.token_hex(3)}"
+    with psycopg.connect(postgres_server_url, autocommit=True) as connection:
+        connection.execute(f'CREATE SCHEMA "{schema}"')
+    base = postgres_server_url.replace("postgresql://", "postgresql+psycopg://", 1)
+    separator = "&" if "?" in base else "?"
+    url = f"{base}{separator}options=-csearch_path%3D{schema}"
+    try:
+        _migrate(url)
+        yield url
+    finally:
+        with psycopg.connect(postgres_server_url, autocommit=True) as connection:
+            connection.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    """A migrated SQLite file to copy for each test."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "template.db"
+    _migrate(f"sqlite:///{path}")
+    return path
+
+
+def _empty_postgres(url: str) -> None:
+    engine = sa.create_engine(url)
+    names = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
+    with engine.begin() as connection:
+        connection.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+    engine.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request, tmp_path):
+    """A migrated, empty database of each kind, one test at a time."""
+    if request.param == "sqlite":
+        path = tmp_path / "test.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
+        return
+    url = request.getfixturevalue("postgres_schema_url")
+    if url is None:
+        pytest.skip("PostgreSQL is not reachable at TEST_DATABASE_URL "
+                    f"({os.environ.get('TEST_DATABASE_URL', DEFAULT_POSTGRES)})")
+    try:
+        yield url
+    finally:
+        _empty_postgres(url)
+
+
+@pytest.fixture
+def app_config(database_url, tmp_path) -> dict:
+    """Settings for a test app; tests may change them before `app` is built."""
+    return {
+        "DATABASE_URL": database_url,
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key-" + "x" * 32,
+        "INSTANCE_DIR": str(tmp_path / "instance"),
+        "MEDIA_DIR": str(tmp_path / "media"),
+        "MAIL_DIR": str(tmp_path / "mail"),
+        "SMTP_HOST": None,
+        "WTF_CSRF_ENABLED": False,
+        "SERVER_NAME": None,
+    }
+
+
+@pytest.fixture
+def app(app_config):
+    """The app on a fresh database."""
+    from app import create_app
+
+    application = create_app(app_config)
+    yield application
+    application.extensions["database"].engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    """A browser-less client."""
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    """The command-line runner."""
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def db_session(app):
+    """A session in its own transaction, committed when the test's block ends.
+
+    Use as `with db_session() as session:` so that what a test sets up is really
+    saved before the app reads it.
+    """
+    from core.db import db
+
+    def open_session(write: bool = True):
+        return db.transaction(write=write)
+
+    with app.app_context():
+        yield open_session
+
+
+@pytest.fixture(scope="session", autouse=True)
+def compiled_translations():
+    """Tests read the same compiled catalogs as the running shop."""
+    from core.i18n import compile_catalogs
+
+    compile_catalogs()
