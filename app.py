@@ -59,11 +59,15 @@ def create_app(config: dict | None = None) -> Flask:
     from accounts.views import bp as accounts_bp
     from catalog.views import bp as catalog_bp
     from core.views import bp as site_bp
+    from livestream.views import bp as livestream_bp
+    from shop.views import bp as shop_bp
 
     app.register_blueprint(site_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(operator_accounts_bp)
     app.register_blueprint(catalog_bp)
+    app.register_blueprint(shop_bp)
+    app.register_blueprint(livestream_bp)
 
     cli.init_app(app)
     _add_security_headers(app)
