@@ -21,7 +21,7 @@ from accounts.forms import (
 from accounts.models import HostProfile, MakerProfile, Role
 from core.db import get_session, utcnow
 from core.forms import form_view
-from core.i18n import safe_next_url
+from core.i18n import current_locale_name, safe_next_url
 from core.mail import queue_mail
 
 bp = Blueprint("accounts", __name__, url_prefix="/account")
@@ -43,7 +43,7 @@ def register():
             user = services.register_user(
                 session=get_session(), email=form.email.data, password=form.password.data,
                 display_name=form.display_name.data, phone=form.phone.data,
-                locale=request.cookies.get("lang") or "zh_Hans_CN")
+                locale=current_locale_name())
         except services.DuplicateAccount as exc:
             field = form.phone if exc.field == "phone" else form.email
             field.errors = [_("An account with this mobile number already exists. Sign in "

@@ -145,15 +145,20 @@ def db_session(app):
     """A session in its own transaction, committed when the test's block ends.
 
     Use as `with db_session() as session:` so that what a test sets up is really
-    saved before the app reads it.
+    saved before the app reads it. The app context lasts as long as the block only:
+    a context left pushed would be reused by every test-client request, so `g` (the
+    signed-in user, their roles, the language) would leak from one request to the next.
     """
+    from contextlib import contextmanager
+
     from core.db import db
 
+    @contextmanager
     def open_session(write: bool = True):
-        return db.transaction(write=write)
+        with app.app_context(), db.transaction(write=write) as session:
+            yield session
 
-    with app.app_context():
-        yield open_session
+    return open_session
 
 
 @pytest.fixture(scope="session", autouse=True)
