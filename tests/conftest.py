@@ -115,6 +115,8 @@ def app_config(database_url, tmp_path) -> dict:
         "SMTP_HOST": None,
         "WTF_CSRF_ENABLED": False,
         "SERVER_NAME": None,
+        # scrypt takes a quarter of a second per account; the suite makes hundreds.
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
     }
 
 
@@ -183,10 +185,17 @@ def smtp_server():
         def handle_message(self, message):
             self.messages.append(message)
 
+    import socket
+
+    # aiosmtpd checks the server by connecting to the port it was given, so port 0
+    # ("any") cannot be used: ask the system for a free port first.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
     inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=0)
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
-    inbox.port = controller.server.sockets[0].getsockname()[1]
+    inbox.port = port
     inbox.host = "127.0.0.1"
     try:
         yield inbox
