@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
@@ -96,8 +96,10 @@ def forgot_password():
         session = get_session()
         user = services.find_user_by_login(session=session, login=form.email.data)
         if user is not None and user.is_active:
-            link = url_for("accounts.reset_password", token=make_reset_token(user),
-                           _external=True)
+            # The shop's own address, never the request's Host header: a forged Host
+            # would otherwise send the owner a link that gives the token to someone else.
+            link = current_app.config["BASE_URL"] + url_for(
+                "accounts.reset_password", token=make_reset_token(user))
             queue_mail(session=session, to=user.email, subject=_("Reset your password"),
                        body=render_template("accounts/mail/reset_password.txt", user=user,
                                             link=link))
