@@ -77,10 +77,12 @@ def sqlite_template(tmp_path_factory) -> Path:
 
 
 def _empty_postgres(url: str) -> None:
+    # DELETE, children first: on a handful of rows it takes milliseconds, where
+    # TRUNCATE (new files for every table) took about a second per test on a busy server.
     engine = sa.create_engine(url)
-    names = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
     with engine.begin() as connection:
-        connection.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+        for table in reversed(SQLModel.metadata.sorted_tables):
+            connection.execute(table.delete())
     engine.dispose()
 
 
