@@ -10,7 +10,7 @@ from wtforms.validators import DataRequired, EqualTo, Length, Optional, Validati
 from accounts.models import Role, WorkshopKind
 from accounts.services import PHONE_PATTERN, normalise_phone
 from core.config import SUPPORTED_LOCALES
-from core.forms import Form, MultiCheckboxField
+from core.forms import Form, MultiCheckboxField, choices
 from core.i18n import LANGUAGE_NAMES
 
 MIN_PASSWORD = 10
@@ -82,7 +82,7 @@ class AccountForm(Form):
         DataRequired(_l("Enter your name")),
         Length(max=60, message=_l("Name must be 60 characters or fewer"))])
     locale = SelectField(_l("Language"),
-                         choices=[(c, LANGUAGE_NAMES[c]) for c in SUPPORTED_LOCALES],
+                         choices=choices((c, LANGUAGE_NAMES[c]) for c in SUPPORTED_LOCALES),
                          validators=[DataRequired(_l("Choose a language"))])
 
 
@@ -96,10 +96,10 @@ class MakerProfileForm(Form):
     show_story_publicly = BooleanField(_l("Show my story on my maker page"))
     disability_consent = BooleanField(
         _l("I agree to record my disability category for the federation's reports"))
-    disability_category = SelectField(_l("Disability category"), choices=[
+    disability_category = SelectField(_l("Disability category"), choices=choices([
         ("", _l("Prefer not to say")), ("hearing", _l("Hearing")), ("visual", _l("Visual")),
         ("physical", _l("Physical")), ("intellectual", _l("Intellectual")),
-        ("mental", _l("Mental health")), ("speech", _l("Speech")), ("multiple", _l("Multiple"))],
+        ("mental", _l("Mental health")), ("speech", _l("Speech")), ("multiple", _l("Multiple"))]),
         validators=[Optional()])
 
 
@@ -113,7 +113,7 @@ class HostProfileForm(Form):
 
 
 class UserRolesForm(Form):
-    roles = MultiCheckboxField(_l("Roles"), choices=[(r.value, r.label) for r in Role],
+    roles = MultiCheckboxField(_l("Roles"), choices=choices((r.value, r.label) for r in Role),
                                validators=[Optional()])
     is_active_account = BooleanField(_l("Account can sign in"))
 
@@ -127,7 +127,7 @@ class WorkshopForm(Form):
     slug = StringField(_l("Web address name"), validators=[
         DataRequired(_l("Enter a web address name, like pankou-workshop")),
         Length(max=80, message=_l("Web address name must be 80 characters or fewer"))])
-    kind = SelectField(_l("Kind"), choices=[(k.value, k.label) for k in WorkshopKind],
+    kind = SelectField(_l("Kind"), choices=choices((k.value, k.label) for k in WorkshopKind),
                        validators=[DataRequired(_l("Choose what kind of workshop it is"))])
     district = StringField(_l("District"), validators=[
         Optional(), Length(max=40, message=_l("District must be 40 characters or fewer"))])

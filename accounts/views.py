@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
@@ -21,7 +21,7 @@ from accounts.forms import (
 from accounts.models import HostProfile, MakerProfile, Role
 from core.db import get_session, utcnow
 from core.forms import form_view
-from core.i18n import safe_next_url
+from core.i18n import current_locale_name, safe_next_url
 from core.mail import queue_mail
 
 bp = Blueprint("accounts", __name__, url_prefix="/account")
@@ -43,7 +43,7 @@ def register():
             user = services.register_user(
                 session=get_session(), email=form.email.data, password=form.password.data,
                 display_name=form.display_name.data, phone=form.phone.data,
-                locale=request.cookies.get("lang") or "zh_Hans_CN")
+                locale=current_locale_name())
         except services.DuplicateAccount as exc:
             field = form.phone if exc.field == "phone" else form.email
             field.errors = [_("An account with this mobile number already exists. Sign in "
@@ -96,8 +96,10 @@ def forgot_password():
         session = get_session()
         user = services.find_user_by_login(session=session, login=form.email.data)
         if user is not None and user.is_active:
-            link = url_for("accounts.reset_password", token=make_reset_token(user),
-                           _external=True)
+            # The shop's own address, never the request's Host header: a forged Host
+            # would otherwise send the owner a link that gives the token to someone else.
+            link = current_app.config["BASE_URL"] + url_for(
+                "accounts.reset_password", token=make_reset_token(user))
             queue_mail(session=session, to=user.email, subject=_("Reset your password"),
                        body=render_template("accounts/mail/reset_password.txt", user=user,
                                             link=link))

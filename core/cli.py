@@ -50,11 +50,17 @@ def init_app(app: Flask) -> None:
     @click.option("--name", prompt=True)
     def create_operator_command(email: str, name: str):
         """Create an operator; the password is asked for, never taken as an argument."""
+        from email_validator import EmailNotValidError, validate_email
+
         from accounts.forms import MIN_PASSWORD
         from accounts.models import Role
         from accounts.services import DuplicateAccount, register_user
         from core.db import db
 
+        try:
+            validate_email(email.strip(), check_deliverability=False)
+        except EmailNotValidError as exc:
+            raise click.ClickException(f"not an email address: {email!r}") from exc
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
         if len(password) < MIN_PASSWORD:
             raise click.ClickException(f"the password needs at least {MIN_PASSWORD} characters")

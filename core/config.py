@@ -172,5 +172,7 @@ def load_config(environ: dict[str, str] | None = None) -> dict[str, object]:
         # an error beside what the user typed; every other write is checked globally.
         "WTF_CSRF_CHECK_DEFAULT": False,
         "PASSWORD_RESET_MAX_AGE": 3600,
+        # Werkzeug's method name; not read from the environment, only tests lower it.
+        "PASSWORD_HASH_METHOD": "scrypt",
     }
     return config

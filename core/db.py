@@ -175,6 +175,9 @@ def after_commit(session: Session, callback: Callable[[], object]) -> None:
     The callback runs outside the committed transaction: if it needs the database it
     opens its own with `transaction()`.
     """
+    if not session.in_transaction():
+        # Tie the hook to a transaction, so a rollback before any SQL still drops it.
+        session.begin()
     session.info.setdefault("after_commit", []).append(callback)
 
 

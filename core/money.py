@@ -18,7 +18,7 @@ class MoneyError(ValueError):
     """Money used the wrong way: mixed currencies, bad shares, unparseable amounts."""
 
 
-@dataclass(frozen=True, slots=True, order=True)
+@dataclass(frozen=True, slots=True)
 class Money:
     """An amount in minor units (fen for CNY) and its currency."""
 
@@ -78,6 +78,23 @@ class Money:
         return Money(self.amount * quantity, self.currency)
 
     __rmul__ = __mul__
+
+    # Ordering only within one currency: ¥1 is not "less than" $2.
+    def __lt__(self, other: Money) -> bool:
+        self._same(other)
+        return self.amount < other.amount
+
+    def __le__(self, other: Money) -> bool:
+        self._same(other)
+        return self.amount <= other.amount
+
+    def __gt__(self, other: Money) -> bool:
+        self._same(other)
+        return self.amount > other.amount
+
+    def __ge__(self, other: Money) -> bool:
+        self._same(other)
+        return self.amount >= other.amount
 
     def __neg__(self) -> Money:
         return Money(-self.amount, self.currency)

@@ -22,7 +22,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 
 logger = logging.getLogger(__name__)
-ADVISORY_LOCK_KEY = 0x6766_6C76  # "gflv": one scheduler per database
+ADVISORY_LOCK_KEY = 0x6766_6C76  # "gflv": one scheduler per database schema
 
 
 @dataclass(frozen=True)
@@ -97,8 +97,10 @@ class SchedulerLock:
             from core.db import db
 
             connection = db.engine.connect()
+            # Keyed by schema too, so test runs sharing one server never meet.
             got = connection.exec_driver_sql(
-                f"SELECT pg_try_advisory_lock({ADVISORY_LOCK_KEY})").scalar()
+                f"SELECT pg_try_advisory_lock({ADVISORY_LOCK_KEY}, "
+                "hashtext(current_schema()))").scalar()
             connection.commit()
             if got:
                 self._connection = connection
@@ -119,7 +121,17 @@ class SchedulerLock:
     def release(self) -> None:
         """Let another process take over."""
         if self._connection is not None:
-            self._connection.close()  # closing the session frees the advisory lock
+            # The lock belongs to the database session, and a pooled connection lives
+            # on: unlock now (a closed socket frees it only once the server notices),
+            # then throw the connection away rather than return it to the pool.
+            try:
+                self._connection.exec_driver_sql(
+                    f"SELECT pg_advisory_unlock({ADVISORY_LOCK_KEY}, "
+                    "hashtext(current_schema()))")
+                self._connection.commit()
+            finally:
+                self._connection.invalidate()
+                self._connection.close()
             self._connection = None
         if self._file is not None:
             fcntl.flock(self._file, fcntl.LOCK_UN)

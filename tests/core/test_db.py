@@ -1,0 +1,152 @@
+"""The database layer: one commit per request, after-commit hooks, UTC times, SQLite."""
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+from sqlmodel import func, select
+
+from accounts.models import User
+from core.db import after_commit, db, get_session
+from core.mail import OutboxMail
+
+
+def _count(db_session, model) -> int:
+    with db_session(write=False) as session:
+        return session.exec(select(func.count()).select_from(model)).one()
+
+
+def test_after_commit_hook_runs_after_commit_only(db_session):
+    calls = []
+    with db_session() as session:
+        session.add(OutboxMail(to_address="a@example.cn", subject="s", body_text="b"))
+        session.flush()
+        after_commit(session, lambda: calls.append(_count(db_session, OutboxMail)))
+        assert calls == []
+    # The hook saw the committed row from a transaction of its own.
+    assert calls == [1]
+
+
+def test_after_commit_hook_never_runs_after_rollback(db_session):
+    calls = []
+    with pytest.raises(RuntimeError), db_session() as session:
+        session.add(OutboxMail(to_address="a@example.cn", subject="s", body_text="b"))
+        session.flush()
+        after_commit(session, lambda: calls.append("sent"))
+        raise RuntimeError("the change fails")
+    assert calls == []
+    assert _count(db_session, OutboxMail) == 0
+
+
+def test_hook_dropped_by_explicit_rollback_does_not_run_on_a_later_commit(db_session):
+    calls = []
+    with db_session() as session:
+        after_commit(session, lambda: calls.append("first"))
+        session.rollback()
+        after_commit(session, lambda: calls.append("second"))
+    assert calls == ["second"]
+
+
+def test_failing_hook_does_not_undo_the_commit(db_session):
+    def broken():
+        raise OSError("mail server down")
+
+    with db_session() as session:
+        session.add(OutboxMail(to_address="a@example.cn", subject="s", body_text="b"))
+        after_commit(session, broken)
+    assert _count(db_session, OutboxMail) == 1
+
+
+def test_request_with_error_status_rolls_back_and_skips_hooks(app, client, db_session):
+    calls = []
+
+    @app.post("/_test/write-then-refuse")
+    def write_then_refuse():
+        session = get_session()
+        session.add(OutboxMail(to_address="a@example.cn", subject="s", body_text="b"))
+        session.flush()
+        after_commit(session, lambda: calls.append("hook"))
+        return "refused", 400
+
+    @app.post("/_test/write")
+    def write():
+        session = get_session()
+        session.add(OutboxMail(to_address="a@example.cn", subject="s", body_text="b"))
+        session.flush()
+        after_commit(session, lambda: calls.append("hook"))
+        return "ok", 200
+
+    assert client.post("/_test/write-then-refuse").status_code == 400
+    assert _count(db_session, OutboxMail) == 0
+    assert calls == []
+    assert client.post("/_test/write").status_code == 200
+    assert _count(db_session, OutboxMail) == 1
+    assert calls == ["hook"]
+
+
+def test_failed_registration_form_writes_nothing(client, db_session):
+    response = client.post("/account/register", data={
+        "display_name": "王芳", "email": "wang@example.cn", "password": "long enough pw",
+        "password_again": "different pw!!"})
+    assert response.status_code == 400
+    assert _count(db_session, User) == 0
+
+
+def test_utc_datetime_round_trips_timezone_aware(db_session):
+    shanghai = datetime(2026, 3, 1, 20, 30, 15, 123456, tzinfo=ZoneInfo("Asia/Shanghai"))
+    with db_session() as session:
+        mail = OutboxMail(to_address="a@example.cn", subject="s", body_text="b",
+                          created_at=shanghai)
+        session.add(mail)
+        session.flush()
+        mail_id = mail.id
+    with db_session(write=False) as session:
+        stored = session.get(OutboxMail, mail_id).created_at
+        raw = session.execute(sa.text("SELECT created_at FROM outbox_mail")).scalar_one()
+    assert stored == shanghai
+    assert stored.utcoffset() == timedelta(0)
+    assert stored.hour == 12  # 20:30 in Shanghai is 12:30 UTC
+    if isinstance(raw, datetime):
+        assert raw.astimezone(UTC).hour == 12 if raw.tzinfo else raw.hour == 12
+    else:  # SQLite keeps text: the UTC wall time
+        assert raw.startswith("2026-03-01 12:30:15")
+
+
+def test_utc_datetime_compares_in_queries(db_session):
+    base = datetime(2026, 1, 1, tzinfo=UTC)
+    with db_session() as session:
+        for hours in (0, 5, 10):
+            session.add(OutboxMail(to_address="a@example.cn", subject=str(hours), body_text="b",
+                                   next_attempt_at=base + timedelta(hours=hours)))
+    cutoff = (base + timedelta(hours=5)).astimezone(ZoneInfo("Asia/Shanghai"))
+    with db_session(write=False) as session:
+        subjects = session.exec(select(OutboxMail.subject).where(
+            OutboxMail.next_attempt_at <= cutoff).order_by(OutboxMail.subject)).all()
+    assert subjects == ["0", "5"]
+
+
+def test_utc_datetime_refuses_naive_datetimes(db_session):
+    with pytest.raises(sa.exc.StatementError, match="naive datetime"), \
+            db_session() as session:
+        session.add(OutboxMail(to_address="a@example.cn", subject="s", body_text="b",
+                               created_at=datetime(2026, 1, 1, 12, 0)))  # noqa: DTZ001
+        session.flush()
+    assert _count(db_session, OutboxMail) == 0
+
+
+def test_sqlite_connections_use_wal_foreign_keys_and_busy_timeout(app, database_url):
+    if not database_url.startswith("sqlite"):
+        pytest.skip("SQLite settings")
+    with db.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 5000
+
+
+def test_foreign_keys_are_enforced(db_session):
+    from accounts.models import UserRole
+
+    with pytest.raises(sa.exc.IntegrityError), db_session() as session:
+        session.add(UserRole(user_id=987654, role="shopper"))
+        session.flush()
