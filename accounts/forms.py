@@ -7,7 +7,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
 
-from accounts.models import Role, WorkshopKind
+from accounts.models import HostRole, Role, SignLanguage, WorkshopKind
 from accounts.services import PHONE_PATTERN, normalise_phone
 from core.config import SUPPORTED_LOCALES
 from core.forms import Form, MultiCheckboxField, choices
@@ -148,3 +148,29 @@ class AddMemberForm(Form):
         DataRequired(_l("Enter the member's email address or mobile number")),
         Length(max=320, message=_l("Email address must be 320 characters or fewer"))])
     is_coordinator = BooleanField(_l("Coordinator (lists goods for the workshop)"))
+
+
+class HostCapabilityForm(Form):
+    role = SelectField(_l("Role they can take"),
+                       choices=choices((r.value, r.label) for r in HostRole),
+                       validators=[DataRequired(_l("Choose the role they can take"))])
+    sign_language = SelectField(
+        _l("Sign language"),
+        choices=choices([("", _l("Not needed for this role"))] +
+                        [(s.value, s.label) for s in SignLanguage]),
+        validators=[Optional()])
+    level = SelectField(
+        _l("Qualification level"),
+        choices=choices([("0", _l("No level needed")), ("1", _l("Level 1 (basic)")),
+                         ("2", _l("Level 2 (intermediate)")), ("3", _l("Level 3 (senior)"))]),
+        validators=[DataRequired(_l("Choose a qualification level"))])
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators=extra_validators)
+        # Checked here, not in a field validator: Optional() stops a blank field's chain.
+        interpreting = {HostRole.SIGN_INTERPRETER.value, HostRole.VOICE_INTERPRETER.value}
+        if self.role.data in interpreting and not self.sign_language.data:
+            self.sign_language.errors = [
+                _l("Choose the sign language this interpreter works in")]
+            return False
+        return valid

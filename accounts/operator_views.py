@@ -9,8 +9,18 @@ from sqlmodel import func, or_, select
 
 from accounts import services
 from accounts.access import roles_required
-from accounts.forms import AddMemberForm, UserRolesForm, WorkshopForm
-from accounts.models import Role, User, UserRole, Workshop, WorkshopKind, WorkshopMember
+from accounts.forms import AddMemberForm, HostCapabilityForm, UserRolesForm, WorkshopForm
+from accounts.models import (
+    HostCapability,
+    HostRole,
+    Role,
+    SignLanguage,
+    User,
+    UserRole,
+    Workshop,
+    WorkshopKind,
+    WorkshopMember,
+)
 from core.db import get_session
 from core.errors import Conflict
 from core.forms import form_view
@@ -79,7 +89,55 @@ def user_detail(user_id: int):
             flash(_("Saved the changes to %(name)s.", name=user.display_name), "success")
             return redirect(url_for("operator_accounts.user_detail", user_id=user.id))
     status = 400 if form.errors else 200
-    return render_template("accounts/operator/user_detail.html", user=user, form=form), status
+    return _user_page(user, form=form,
+                      capability_form=HostCapabilityForm(prefix="qualification")), status
+
+
+def _user_page(user: User, *, form, capability_form):
+    capabilities = get_session().exec(
+        select(HostCapability).where(HostCapability.user_id == user.id)
+        .order_by(HostCapability.role, HostCapability.sign_language)).all()
+    return render_template("accounts/operator/user_detail.html", user=user, form=form,
+                           capability_form=capability_form, capabilities=capabilities,
+                           has_errors=bool(form.errors or capability_form.errors))
+
+
+@bp.route("/users/<int:user_id>/host-capabilities", methods=["POST"])
+@roles_required(Role.OPERATOR)
+@form_view
+def host_capability_add(user_id: int):
+    """Record a role a host can take, with its sign language and level (which the
+    operator has checked: hosts do not grade themselves)."""
+    session = get_session()
+    user = session.get(User, user_id) or abort(404)
+    capability_form = HostCapabilityForm(prefix="qualification")
+    if capability_form.validate_on_submit():
+        language = capability_form.sign_language.data or None
+        services.set_host_capability(
+            session=session, user=user, role=HostRole(capability_form.role.data),
+            sign_language=SignLanguage(language) if language else None,
+            level=int(capability_form.level.data))
+        flash(_("Saved the qualification for %(name)s.", name=user.display_name), "success")
+        return redirect(url_for("operator_accounts.user_detail", user_id=user.id))
+    held = _roles_by_user([user.id])[user.id]
+    form = UserRolesForm(data={"roles": [r.value for r in held],
+                               "is_active_account": user.is_active_account},
+                         formdata=None)
+    return _user_page(user, form=form, capability_form=capability_form), 400
+
+
+@bp.route("/users/<int:user_id>/host-capabilities/<int:capability_id>/remove",
+          methods=["POST"])
+@roles_required(Role.OPERATOR)
+def host_capability_remove(user_id: int, capability_id: int):
+    """Take a qualification away (future slot claims check it; past ones stand)."""
+    session = get_session()
+    capability = session.get(HostCapability, capability_id)
+    if capability is None or capability.user_id != user_id:
+        abort(404)
+    session.delete(capability)
+    flash(_("The qualification was removed."), "success")
+    return redirect(url_for("operator_accounts.user_detail", user_id=user_id))
 
 
 @bp.route("/workshops")

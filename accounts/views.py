@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
+from sqlmodel import select
 
 from accounts import services
 from accounts.access import roles_required
@@ -18,7 +19,7 @@ from accounts.forms import (
     RegistrationForm,
     ResetPasswordForm,
 )
-from accounts.models import HostProfile, MakerProfile, Role
+from accounts.models import HostCapability, HostProfile, MakerProfile, Role
 from core.db import get_session, utcnow
 from core.forms import form_view
 from core.i18n import current_locale_name, safe_next_url
@@ -174,4 +175,6 @@ def host_profile():
                                    bio=form.bio.data or "", is_deaf=form.is_deaf.data)
         flash(_("Your host profile has been saved."), "success")
         return redirect(url_for("accounts.host_profile"))
-    return _form_page("accounts/host_profile.html", form)
+    capabilities = session.exec(select(HostCapability).where(
+        HostCapability.user_id == current_user.id).order_by(HostCapability.role)).all()
+    return _form_page("accounts/host_profile.html", form, capabilities=capabilities)
