@@ -31,7 +31,7 @@ run: setup
 		--worker-class gthread --threads 16 --access-logfile - app:app
 
 test: setup
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n auto --dist loadgroup $(PYTEST_ARGS)
 
 lint: setup
 	$(BIN)/ruff check .
