@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
-from flask import Flask, g, request
+from flask import Flask, current_app, g, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import NullPool
@@ -95,15 +95,23 @@ def make_engine(url: str) -> Engine:
     return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
 
-class Database:
-    """The app's engine and its request-scoped session."""
+class AppDatabase:
+    """What one app holds: its own engine (so two apps in a process never share one)."""
 
-    def __init__(self) -> None:
-        self.engine: Engine | None = None
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+
+class Database:
+    """The current app's engine and its request-scoped session."""
+
+    @property
+    def engine(self) -> Engine:
+        """The engine of the app in context."""
+        return current_app.extensions["database"].engine
 
     def init_app(self, app: Flask) -> None:
-        self.engine = make_engine(app.config["DATABASE_URL"])
-        app.extensions["database"] = self
+        app.extensions["database"] = AppDatabase(make_engine(app.config["DATABASE_URL"]))
 
         @app.before_request
         def _choose_transaction_kind():

@@ -94,9 +94,7 @@ class SchedulerLock:
         """Try once; True when this process now holds the lock."""
         url = self.app.config["DATABASE_URL"]
         if url.startswith("postgresql"):
-            from core.db import db
-
-            connection = db.engine.connect()
+            connection = self.app.extensions["database"].engine.connect()
             # Keyed by schema too, so test runs sharing one server never meet.
             got = connection.exec_driver_sql(
                 f"SELECT pg_try_advisory_lock({ADVISORY_LOCK_KEY}, "

@@ -138,7 +138,7 @@ def test_utc_datetime_refuses_naive_datetimes(db_session):
 def test_sqlite_connections_use_wal_foreign_keys_and_busy_timeout(app, database_url):
     if not database_url.startswith("sqlite"):
         pytest.skip("SQLite settings")
-    with db.engine.connect() as connection:
+    with app.app_context(), db.engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 5000
@@ -150,3 +150,26 @@ def test_foreign_keys_are_enforced(db_session):
     with pytest.raises(sa.exc.IntegrityError), db_session() as session:
         session.add(UserRole(user_id=987654, role="shopper"))
         session.flush()
+
+
+def test_two_apps_in_one_process_keep_their_own_databases(app_config, tmp_path):
+    """Each app has its own engine; building a second app never repoints the first."""
+    import shutil
+
+    from app import create_app
+
+    first_url = app_config["DATABASE_URL"]
+    if not first_url.startswith("sqlite"):
+        pytest.skip("one SQLite file copy is enough to show it")
+    second_path = tmp_path / "second.db"
+    shutil.copyfile(first_url.removeprefix("sqlite:///"), second_path)
+    first = create_app(app_config)
+    second = create_app({**app_config, "DATABASE_URL": f"sqlite:///{second_path}"})
+    try:
+        with first.app_context():
+            assert str(db.engine.url) == first_url
+        with second.app_context():
+            assert str(db.engine.url) == f"sqlite:///{second_path}"
+    finally:
+        first.extensions["database"].engine.dispose()
+        second.extensions["database"].engine.dispose()
