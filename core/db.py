@@ -191,6 +191,9 @@ def after_commit(session: Session, callback: Callable[[], object]) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _run_after_commit_hooks(session):
+    # Releasing a savepoint fires this event too; only the outermost commit saves data.
+    if session.in_nested_transaction():
+        return
     callbacks = session.info.get("after_commit") or []
     session.info["after_commit"] = []
     for callback in callbacks:

@@ -173,3 +173,22 @@ def test_two_apps_in_one_process_keep_their_own_databases(app_config, tmp_path):
     finally:
         first.extensions["database"].engine.dispose()
         second.extensions["database"].engine.dispose()
+
+
+def test_after_commit_hooks_wait_for_the_outer_commit_not_a_savepoint(app):
+    """Mail queued before a savepoint must not go out when the savepoint is released."""
+    from core.db import after_commit, new_session
+
+    fired = []
+    with app.app_context():
+        session = new_session(db.engine)
+        try:
+            session.execute(sa.text("SELECT 1"))
+            after_commit(session, lambda: fired.append("sent"))
+            with session.begin_nested():
+                session.execute(sa.text("SELECT 1"))
+            assert fired == []
+            session.commit()
+            assert fired == ["sent"]
+        finally:
+            session.close()
