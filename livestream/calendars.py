@@ -10,11 +10,11 @@ from datetime import timedelta
 from flask import current_app
 from flask_babel import gettext as _
 from icalendar import Alarm, Calendar, Event
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from core.db import utcnow
 from livestream.models import HostCalendarFeed, LiveSession, LiveSessionSlot, SessionStatus
+from livestream.notices import insert_once
 
 PRODID = "-//Gongfang Live//livestream//ZH"
 UID_DOMAIN = "gongfang.live"
@@ -89,14 +89,11 @@ def feed_token(*, session: Session, user_id: int, renew: bool = False) -> str:
     if feed is not None and not renew:
         return feed.token
     if feed is None:
-        feed = HostCalendarFeed(user_id=user_id, token=secrets.token_urlsafe(32))
-        try:
-            with session.begin_nested():
-                session.add(feed)
-                session.flush()
-        except IntegrityError:  # made by a parallel request a moment ago
-            return session.get(HostCalendarFeed, user_id).token
-        return feed.token
+        # A parallel first visit may make it at the same moment: the key decides.
+        insert_once(session=session, model=HostCalendarFeed, user_id=user_id,
+                    token=secrets.token_urlsafe(32), created_at=utcnow())
+        return session.exec(select(HostCalendarFeed.token).where(
+            HostCalendarFeed.user_id == user_id)).one()
     feed.token = secrets.token_urlsafe(32)
     feed.created_at = utcnow()
     session.add(feed)

@@ -7,7 +7,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from accounts.models import User
@@ -21,19 +20,14 @@ from livestream.models import (
     SentReminder,
     SessionStatus,
 )
-from livestream.notices import notify, operators
+from livestream.notices import insert_once, notify, operators
 from livestream.rules import SlotRules
 
 
 def _first_time(session: Session, kind: str, subject_key: str, user_id: int) -> bool:
     """Record the reminder; False when it was sent before (the unique key decides)."""
-    try:
-        with session.begin_nested():
-            session.add(SentReminder(kind=kind, subject_key=subject_key, user_id=user_id))
-            session.flush()
-    except IntegrityError:
-        return False
-    return True
+    return insert_once(session=session, model=SentReminder, kind=kind,
+                       subject_key=subject_key, user_id=user_id, sent_at=utcnow())
 
 
 def remind_hosts(session: Session, rules: SlotRules) -> int:

@@ -8,14 +8,13 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from accounts.models import HostRole, User
 from core.db import utcnow
 from core.errors import Conflict
 from livestream.models import LiveSession, LiveSessionSlot, ReminderRequest, SessionStatus
-from livestream.notices import notify
+from livestream.notices import insert_once, notify
 
 
 @dataclass(frozen=True)
@@ -110,10 +109,5 @@ def remind_me(*, session: Session, live: LiveSession, user: User) -> bool:
     if live.status not in (SessionStatus.DRAFT, SessionStatus.SCHEDULED) or \
             live.planned_start <= utcnow():
         raise Conflict(_l("This session has already started or is over."))
-    try:
-        with session.begin_nested():
-            session.add(ReminderRequest(session_id=live.id, user_id=user.id))
-            session.flush()
-    except IntegrityError:
-        return False
-    return True
+    return insert_once(session=session, model=ReminderRequest, session_id=live.id,
+                       user_id=user.id, created_at=utcnow())

@@ -48,3 +48,21 @@ def notices_for(*, session: Session, user_id: int, limit: int = 100) -> list[Not
     return list(session.exec(
         select(Notice).where(Notice.user_id == user_id)
         .order_by(Notice.created_at.desc(), Notice.id.desc()).limit(limit)).all())
+
+
+def insert_once(*, session: Session, model, **values) -> bool:
+    """INSERT ... ON CONFLICT DO NOTHING; True when the row is new.
+
+    The unique constraint decides, without a savepoint: releasing a savepoint fires
+    the session's after-commit hooks early (see core/db.py), which would send mail
+    queued earlier in this transaction before the transaction has committed.
+    """
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    table = model.__table__
+    key = next(iter(table.primary_key.columns))
+    statement = insert(table).values(**values).on_conflict_do_nothing().returning(key)
+    return session.execute(statement).first() is not None
