@@ -114,10 +114,10 @@ def check_calendar(*, session: Session, host_id: int, starts_at: datetime, ends_
                                         minutes=int((row.ends_at - row.starts_at)
                                                     .total_seconds() // 60))
     if minutes > rules.daily_solo_max_minutes:
+        hours = format(rules.daily_solo_max_minutes / 60, "g")
         raise DailyLimitReached(_l(
             "That would make more than %(hours)s hours of interpreting in one day. "
-            "Nobody interprets longer than that alone.",
-            hours=f"{rules.daily_solo_max_minutes / 60:g}"))
+            "Nobody interprets longer than that alone.", hours=hours))
 
 
 def _slot_and_session(session: Session, slot_id: int) -> tuple[LiveSessionSlot, LiveSession]:
