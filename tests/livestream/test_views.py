@@ -262,3 +262,40 @@ def test_openapi_fragment_describes_the_endpoints(client):
     assert "/api/v1/slots/{slot_id}/claim" in document["paths"]
     assert {"SessionOut", "SlotOut", "SessionIn", "ErrorBody"} <= set(
         document["components"]["schemas"])
+
+
+@pytest.mark.parametrize("lang, heading", [("zh_Hans_CN", "直播安排"), ("en", "Live schedule")])
+def test_schedule_speaks_the_readers_language(client, lang, heading):
+    client.set_cookie("lang", lang)
+    html = client.get("/live").get_data(as_text=True)
+    assert f"<h1>{heading}</h1>" in html
+
+
+def test_forged_csrf_is_refused_and_nothing_written(app, client, db_session, published):
+    with db_session() as session:
+        host = make_interpreter(session)
+        slot_id = _open_slot_id(session, published.id)
+    login(client, host.email)
+    assert "/host/slots/" in client.get("/host/schedule").get_data(as_text=True)  # signed in
+    app.config["WTF_CSRF_ENABLED"] = True
+    assert client.post(f"/host/slots/{slot_id}/claim",
+                       data={"csrf_token": "forged"}).status_code == 400
+    assert client.post(f"/api/v1/slots/{slot_id}/claim").status_code == 400
+    with db_session(write=False) as session:
+        assert session.get(LiveSessionSlot, slot_id).host_id is None
+
+
+def test_forged_csrf_on_the_planning_form_shows_a_form_error(app, client, db_session):
+    # A test of its own: the db_session fixture's app context (and so `g`, where the
+    # signed-in user's roles are kept) spans every request of a test.
+    with db_session() as session:
+        operator = make_user(session, roles=(Role.OPERATOR,))
+    login(client, operator.email)
+    app.config["WTF_CSRF_ENABLED"] = True
+    response = client.post("/operator/live/new", data={"title": "伪造", "csrf_token": "x"})
+    assert response.status_code == 400
+    assert "表单已经过期" in response.get_data(as_text=True) or \
+        "expired" in response.get_data(as_text=True)
+    with db_session(write=False) as session:
+        assert session.exec(select(func.count()).select_from(LiveSession).where(
+            LiveSession.title == "伪造")).one() == 0
