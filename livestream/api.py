@@ -165,6 +165,14 @@ def list_slots(session_id: int):
     return jsonify([_slot_out(slot, name).model_dump(mode="json") for slot, name in team])
 
 
+@bp.get("/me/open-slots")
+def my_open_slots():
+    """Open slots of upcoming sessions that the signed-in host qualifies for."""
+    host = _signed_in_host()
+    rows = slots.qualified_open_slots(session=get_session(), host_id=host.id)
+    return jsonify([_slot_out(slot, None).model_dump(mode="json") for slot, _live in rows])
+
+
 @bp.post("/sessions")
 def create_session():
     """Plan a session or a series (operators only)."""
@@ -250,6 +258,11 @@ def openapi_document() -> dict:
                 "responses": {"200": answer("Slots", {"type": "array",
                                                       "items": ref("SlotOut")}),
                               "404": errors["404"]}}},
+            "/api/v1/me/open-slots": {"get": {
+                "summary": "Open slots the signed-in host qualifies for", "tags": ["livestream"],
+                "responses": {"200": answer("Slots", {"type": "array",
+                                                      "items": ref("SlotOut")}),
+                              "403": errors["403"]}}},
             "/api/v1/slots/{slot_id}/claim": {"post": {
                 "summary": "Claim an open slot (hosts)", "tags": ["livestream"],
                 "parameters": slot_id,

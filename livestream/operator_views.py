@@ -188,8 +188,10 @@ def detail(session_id: int):
                 session=session, role=slot.role))
             assign_forms[slot.id] = assign
     status = 400 if form.errors else 200
+    zone = ZoneInfo(current_app.config["DEFAULT_TIMEZONE"])
     return render_template(
         "livestream/operator/session_detail.html", live=live, form=form, team=team,
+        local_day=live.planned_start.astimezone(zone).date(),
         assign_forms=assign_forms, checklist=lifecycle.readiness(session=session, live=live),
         products=queries.session_products(session=session, live_id=live.id)), status
 

@@ -135,6 +135,10 @@ def claim_slot(*, session: Session, slot_id: int, host: User,
         raise Conflict(_l("This session has started or is closed, so its slots cannot "
                           "change."), code="session_closed")
     if not is_qualified(session=session, host_id=host.id, slot=slot):
+        if assigned_by is not None:
+            raise NotQualified(_l("%(name)s is not qualified for this slot: it needs a "
+                                  "different role, sign language or a higher level.",
+                                  name=host.display_name))
         raise NotQualified()
     lock_host(session=session, host_id=host.id)
     check_calendar(session=session, host_id=host.id, starts_at=slot.starts_at,

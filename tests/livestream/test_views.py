@@ -143,7 +143,7 @@ def test_operator_plans_a_weekly_series(client, db_session):
             LiveSessionSlot.role == HostRole.VOICE_INTERPRETER)).one() == 6
     plan = client.get("/operator/live/", query_string={
         "week": (utcnow() + timedelta(days=3)).date().isoformat()}).get_data(as_text=True)
-    assert "周五盘扣" in plan
+    assert "周五盘扣" in plan and "plan-card-gap" in plan  # the open team stands out
 
 
 @pytest.mark.parametrize("overrides, message", [
@@ -185,6 +185,12 @@ def test_operator_assigns_and_adds_a_slot_outside_the_session_is_refused(client,
     with db_session() as session:
         interpreter = make_interpreter(session)
         slot_id = _open_slot_id(session, published.id)
+    with db_session() as session:
+        wrong = make_interpreter(session, role=HostRole.SIGN_INTERPRETER)
+    refused = client.post(f"/operator/live/slots/{slot_id}/assign",
+                          data={f"assign{slot_id}-host_id": str(wrong.id)},
+                          follow_redirects=True)
+    assert wrong.display_name in refused.get_data(as_text=True)
     client.post(f"/operator/live/slots/{slot_id}/assign",
                 data={f"assign{slot_id}-host_id": str(interpreter.id)})
     with db_session(write=False) as session:
@@ -221,6 +227,8 @@ def test_api_claim_race_loser_gets_409(client, db_session, published):
         slot_id = _open_slot_id(session, published.id)
         slots.claim_slot(session=session, slot_id=slot_id, host=first)
     login(client, second.email)
+    open_ids = [s["id"] for s in client.get("/api/v1/me/open-slots").get_json()]
+    assert slot_id not in open_ids and len(open_ids) == 1  # the team's other seat
     response = client.post(f"/api/v1/slots/{slot_id}/claim")
     assert response.status_code == 409
     assert response.get_json()["error"]["code"] in {"slot_taken", "slot_overlap"}
