@@ -155,8 +155,12 @@ def claim_slot(*, session: Session, slot_id: int, host: User,
         raise SlotTaken()
     session.refresh(slot)
     if slot.role == HostRole.PRESENTER:
+        from livestream.services import sync_required_slots  # services builds on this module
+
         live.presenter_id = host.id
         session.add(live)
+        session.flush()
+        sync_required_slots(session=session, live=live)  # a new presenter may need others
     if slot.role in INTERPRETER_ROLES:
         _send_product_list(session=session, live=live, slot=slot, host=host)
     session.flush()

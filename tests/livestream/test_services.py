@@ -280,3 +280,22 @@ def test_remind_me_is_kept_once(db_session):
         shopper = make_user(session)
         assert lifecycle.remind_me(session=session, live=live, user=shopper) is True
         assert lifecycle.remind_me(session=session, live=live, user=shopper) is False
+
+
+def test_a_new_presenter_brings_the_interpreters_they_need(db_session):
+    with db_session() as session:
+        operator = make_user(session, roles=(Role.OPERATOR,))
+        hearing = make_host(session)
+        live = plan_session(session, presenter=hearing, minutes=45)
+        presenter_slot = session.exec(select(LiveSessionSlot).where(
+            LiveSessionSlot.session_id == live.id,
+            LiveSessionSlot.role == HostRole.PRESENTER)).one()
+        slots.release_slot(session=session, slot_id=presenter_slot.id, host=hearing,
+                           by_operator=operator)
+        assert live.presenter_id is None
+        deaf = make_deaf_presenter(session)
+        slots.claim_slot(session=session, slot_id=presenter_slot.id, host=deaf,
+                         assigned_by=operator)
+        assert live.presenter_id == deaf.id
+        assert [s.role for s in _interpreter_slots(session, live.id)] == [
+            HostRole.VOICE_INTERPRETER]
