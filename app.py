@@ -51,9 +51,11 @@ def create_app(config: dict | None = None) -> Flask:
 
     from accounts.navigation import register_navigation as accounts_navigation
     from catalog.views import register_navigation as catalog_navigation
+    from livestream.views import register_navigation as livestream_navigation
 
     catalog_navigation()
     accounts_navigation()
+    livestream_navigation()
 
     from accounts.operator_views import bp as operator_accounts_bp
     from accounts.views import bp as accounts_bp

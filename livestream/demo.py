@@ -7,7 +7,11 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, select
 
-from livestream.models import LiveSession, LiveSessionProduct, SessionStatus
+from accounts.models import HostRole
+from core.db import utcnow
+from livestream.models import LiveSession, LiveSessionProduct, LiveSessionSlot, SessionStatus
+from livestream.services import sync_required_slots
+from livestream.slots import claim_slot
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -28,7 +32,9 @@ def load_livestream(*, session: Session, people: dict, products: dict) -> None:
     today = datetime.now(SHANGHAI).date()
     for (slug, title, title_en, days, start, minutes, presenter, workshop,
          product_slugs) in SESSIONS:
-        if session.exec(select(LiveSession.id).where(LiveSession.slug == slug)).first():
+        existing = session.exec(select(LiveSession).where(LiveSession.slug == slug)).first()
+        if existing is not None:
+            _team(session, existing, people)
             continue
         local_start = datetime.combine(today + timedelta(days=days), start, tzinfo=SHANGHAI)
         live = LiveSession(
@@ -45,4 +51,30 @@ def load_livestream(*, session: Session, people: dict, products: dict) -> None:
             session.add(LiveSessionProduct(session_id=live.id,
                                            product_id=products[product_slug].id,
                                            position=position))
+        session.flush()
+        _team(session, live, people)
     session.flush()
+
+
+def _team(session: Session, live: LiveSession, people: dict) -> None:
+    """The presenter's slot and the interpreter slots they need; on the deaf presenter's
+    90-minute evening one of the two voice interpreters has already signed up."""
+    has_presenter_slot = session.exec(select(LiveSessionSlot.id).where(
+        LiveSessionSlot.session_id == live.id,
+        LiveSessionSlot.role == HostRole.PRESENTER)).first()
+    if not has_presenter_slot and live.presenter_id:
+        session.add(LiveSessionSlot(
+            session_id=live.id, role=HostRole.PRESENTER, starts_at=live.planned_start,
+            ends_at=live.planned_end, is_required=True, host_id=live.presenter_id,
+            claimed_at=utcnow()))
+        session.flush()
+    sync_required_slots(session=session, live=live)
+    if live.slug != "pankou-evening" or live.planned_start <= utcnow():
+        return
+    team = session.exec(select(LiveSessionSlot).where(
+        LiveSessionSlot.session_id == live.id,
+        LiveSessionSlot.role == HostRole.VOICE_INTERPRETER)
+        .order_by(LiveSessionSlot.team_position)).all()
+    wang = people["hosts"]["interp.wang"]
+    if team and all(slot.host_id != wang.id for slot in team) and team[0].host_id is None:
+        claim_slot(session=session, slot_id=team[0].id, host=wang)

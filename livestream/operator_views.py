@@ -1,0 +1,273 @@
+"""Operator screens: the week plan, planning and editing sessions, their slots and
+readiness, and status changes."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlmodel import select
+
+from accounts.access import roles_required
+from accounts.models import HostRole, Role, SignLanguage, User
+from core.db import get_session
+from core.errors import DomainError
+from core.forms import form_view
+from livestream import lifecycle, queries, services, slots
+from livestream.forms import AssignForm, SessionForm, SlotForm, local_to_utc, options
+from livestream.models import LiveSession, LiveSessionProduct, LiveSessionSlot, RepeatFrequency
+
+bp = Blueprint("operator", __name__, url_prefix="/operator/live")
+
+
+def _live(session_id: int) -> LiveSession:
+    return get_session().get(LiveSession, session_id) or abort(404)
+
+
+def _refused(error: DomainError, target: str):
+    get_session().rollback()
+    flash(str(error.message), "error")
+    return redirect(target, code=303)
+
+
+@bp.route("/")
+@roles_required(Role.OPERATOR)
+def planning():
+    """A week at a glance; open required slots stand out."""
+    try:
+        chosen = date.fromisoformat(request.args.get("week", ""))
+    except ValueError:
+        chosen = None
+    monday = queries.week_start(chosen)
+    days = queries.week_plan(session=get_session(), monday=monday)
+    return render_template("livestream/operator/planning.html", days=days, monday=monday,
+                           previous=monday - timedelta(days=7),
+                           following=monday + timedelta(days=7))
+
+
+def _session_form(form: SessionForm) -> SessionForm:
+    session = get_session()
+    form.presenter_id.choices = options([("", _("No presenter yet"))]
+                                        + queries.presenter_choices(session=session))
+    form.workshop_id.choices = options([("", _("None"))]
+                                       + queries.workshop_choices(session=session))
+    form.product_ids.choices = options(queries.product_choices(session=session))
+    return form
+
+
+def _plan_from(form: SessionForm) -> services.SessionPlan:
+    start, end = form.times()
+    return services.SessionPlan(
+        title=form.title.data.strip(), title_en=(form.title_en.data or "").strip() or None,
+        description=form.description.data or "", planned_start=start, planned_end=end,
+        presenter_id=int(form.presenter_id.data) if form.presenter_id.data else None,
+        workshop_id=int(form.workshop_id.data) if form.workshop_id.data else None,
+        stream_url=form.stream_url.data or None, captions_url=form.captions_url.data or None,
+        product_ids=tuple(form.product_ids.data or ()))
+
+
+def _apply_error(form: SessionForm, error: services.InvalidSchedule) -> None:
+    field = {"planned_start": "start_time", "planned_end": "end_time"}.get(
+        error.field or "", error.field or "title")
+    target = getattr(form, field, form.title)
+    target.errors = [*target.errors, str(error.message)]
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@roles_required(Role.OPERATOR)
+@form_view
+def new_session():
+    """Plan a session, or a repeating series of them."""
+    form = _session_form(SessionForm())
+    if form.validate_on_submit():
+        repeat = None
+        if form.repeat.data:
+            until = None
+            if form.repeat_until.data:
+                until = local_to_utc(form.repeat_until.data, datetime.max.time().replace(
+                    microsecond=0))
+            repeat = services.Repeat(frequency=RepeatFrequency(form.repeat.data),
+                                     count=form.repeat_count.data, until=until)
+        try:
+            made = services.plan_sessions(session=get_session(), plan=_plan_from(form),
+                                          repeat=repeat)
+        except services.InvalidSchedule as error:
+            get_session().rollback()
+            _apply_error(form, error)
+        else:
+            flash(_("Planned %(n)s session(s). Publish when ready.", n=len(made)), "success")
+            return redirect(url_for("livestream.operator.detail", session_id=made[0].id),
+                            code=303)
+    status = 400 if form.errors else 200
+    return render_template("livestream/operator/session_form.html", form=form,
+                           live=None), status
+
+
+@bp.route("/<int:session_id>/edit", methods=["GET", "POST"])
+@roles_required(Role.OPERATOR)
+@form_view
+def edit_session(session_id: int):
+    """Change a planned session; its team follows the new times."""
+    session = get_session()
+    live = _live(session_id)
+    zone = ZoneInfo(current_app.config["DEFAULT_TIMEZONE"])
+    chosen = session.exec(select(LiveSessionProduct.product_id).where(
+        LiveSessionProduct.session_id == live.id).order_by(LiveSessionProduct.position)).all()
+    form = _session_form(SessionForm(data={
+        "title": live.title, "title_en": live.title_en, "description": live.description,
+        "presenter_id": str(live.presenter_id or ""), "workshop_id": str(live.workshop_id or ""),
+        "start_date": live.planned_start.astimezone(zone).date(),
+        "start_time": live.planned_start.astimezone(zone).time(),
+        "end_time": live.planned_end.astimezone(zone).time(),
+        "stream_url": live.stream_url, "captions_url": live.captions_url,
+        "product_ids": list(chosen)}))
+    del form.repeat, form.repeat_count, form.repeat_until
+    if form.validate_on_submit():
+        try:
+            services.update_session(session=session, live=live, plan=_plan_from(form))
+        except services.InvalidSchedule as error:
+            session.rollback()
+            _apply_error(form, error)
+        except DomainError as error:
+            return _refused(error, url_for("livestream.operator.detail", session_id=session_id))
+        else:
+            flash(_("Saved the changes."), "success")
+            return redirect(url_for("livestream.operator.detail", session_id=live.id), code=303)
+    status = 400 if form.errors else 200
+    return render_template("livestream/operator/session_form.html", form=form,
+                           live=live), status
+
+
+def _slot_form() -> SlotForm:
+    return SlotForm(prefix="slot")
+
+
+@bp.route("/<int:session_id>", methods=["GET", "POST"])
+@roles_required(Role.OPERATOR)
+@form_view
+def detail(session_id: int):
+    """Readiness checklist, the team and its slots, and adding a slot."""
+    session = get_session()
+    live = _live(session_id)
+    form = _slot_form()
+    if request.method == "GET":
+        zone = ZoneInfo(current_app.config["DEFAULT_TIMEZONE"])
+        form.starts_at.data = live.planned_start.astimezone(zone).time()
+        form.ends_at.data = live.planned_end.astimezone(zone).time()
+    if form.validate_on_submit():
+        zone = ZoneInfo(current_app.config["DEFAULT_TIMEZONE"])
+        day = live.planned_start.astimezone(zone).date()
+        starts_at = local_to_utc(day, form.starts_at.data)
+        ends_at = local_to_utc(day, form.ends_at.data)
+        try:
+            services.add_slot(session=session, live=live, role=HostRole(form.role.data),
+                              sign_language=SignLanguage(form.sign_language.data)
+                              if form.sign_language.data else None,
+                              min_level=form.min_level.data, starts_at=starts_at,
+                              ends_at=ends_at, is_required=form.is_required.data)
+        except services.InvalidSchedule as error:
+            session.rollback()
+            field = {"starts_at": form.starts_at, "ends_at": form.ends_at,
+                     "role": form.role, "min_level": form.min_level}.get(error.field, form.role)
+            field.errors = [*field.errors, str(error.message)]
+        except DomainError as error:
+            return _refused(error, url_for("livestream.operator.detail", session_id=live.id))
+        else:
+            flash(_("Added the slot."), "success")
+            return redirect(url_for("livestream.operator.detail", session_id=live.id), code=303)
+    team = queries.session_slots(session=session, live_ids=[live.id])[live.id]
+    assign_forms = {}
+    for slot, _name in team:
+        if slot.host_id is None:
+            assign = AssignForm(prefix=f"assign{slot.id}")
+            assign.host_id.choices = options([("", _("Choose a host"))] + queries.hosts_for_role(
+                session=session, role=slot.role))
+            assign_forms[slot.id] = assign
+    status = 400 if form.errors else 200
+    zone = ZoneInfo(current_app.config["DEFAULT_TIMEZONE"])
+    return render_template(
+        "livestream/operator/session_detail.html", live=live, form=form, team=team,
+        local_day=live.planned_start.astimezone(zone).date(),
+        assign_forms=assign_forms, checklist=lifecycle.readiness(session=session, live=live),
+        products=queries.session_products(session=session, live_id=live.id)), status
+
+
+@bp.route("/slots/<int:slot_id>/assign", methods=["POST"])
+@roles_required(Role.OPERATOR)
+def assign(slot_id: int):
+    """Give an open slot to a host (their qualifications and calendar are checked)."""
+    session = get_session()
+    slot = session.get(LiveSessionSlot, slot_id) or abort(404)
+    target = url_for("livestream.operator.detail", session_id=slot.session_id)
+    raw = request.form.get(f"assign{slot_id}-host_id", "")
+    host = session.get(User, int(raw)) if raw.isdigit() and len(raw) < 12 else None
+    if host is None:
+        flash(_("Choose a host"), "error")
+        return redirect(target, code=303)
+    try:
+        slots.claim_slot(session=session, slot_id=slot_id, host=host, assigned_by=current_user)
+    except DomainError as error:
+        return _refused(error, target)
+    flash(_("%(name)s now has the slot.", name=host.display_name), "success")
+    return redirect(target, code=303)
+
+
+@bp.route("/slots/<int:slot_id>/unassign", methods=["POST"])
+@roles_required(Role.OPERATOR)
+def unassign(slot_id: int):
+    """Take a slot back from its host."""
+    session = get_session()
+    slot = session.get(LiveSessionSlot, slot_id) or abort(404)
+    target = url_for("livestream.operator.detail", session_id=slot.session_id)
+    holder = session.get(User, slot.host_id) if slot.host_id else None
+    if holder is None:
+        return redirect(target, code=303)
+    try:
+        slots.release_slot(session=session, slot_id=slot_id, host=holder,
+                           by_operator=current_user)
+    except DomainError as error:
+        return _refused(error, target)
+    flash(_("The slot is open again."), "success")
+    return redirect(target, code=303)
+
+
+@bp.route("/slots/<int:slot_id>/remove", methods=["POST"])
+@roles_required(Role.OPERATOR)
+def remove(slot_id: int):
+    """Remove an open optional slot."""
+    session = get_session()
+    slot = session.get(LiveSessionSlot, slot_id) or abort(404)
+    target = url_for("livestream.operator.detail", session_id=slot.session_id)
+    try:
+        services.remove_slot(session=session, slot=slot)
+    except DomainError as error:
+        return _refused(error, target)
+    flash(_("Removed the slot."), "success")
+    return redirect(target, code=303)
+
+
+STATUS_ACTIONS = {
+    "publish": (lifecycle.publish, _l("Published. Shoppers can see it now.")),
+    "go-live": (lifecycle.go_live, _l("The session is live.")),
+    "end": (lifecycle.end_session, _l("The session has ended.")),
+    "cancel": (lifecycle.cancel_session, _l("The session is cancelled and its team told.")),
+}
+
+
+@bp.route("/<int:session_id>/<any(publish, 'go-live', end, cancel):action>", methods=["POST"])
+@roles_required(Role.OPERATOR)
+def change_status(session_id: int, action: str):
+    """Publish, go live, end or cancel, each only when its rule allows."""
+    live = _live(session_id)
+    target = url_for("livestream.operator.detail", session_id=live.id)
+    change, message = STATUS_ACTIONS[action]
+    try:
+        change(session=get_session(), live=live)
+    except DomainError as error:
+        return _refused(error, target)
+    flash(str(message), "success")
+    return redirect(target, code=303)

@@ -1,0 +1,116 @@
+"""Reads for the pages: each loads what its template shows in a few queries."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlmodel import Session, select
+
+from accounts.models import HostCapability, HostProfile, HostRole, User, Workshop
+from catalog.models import Product, ProductStatus
+from core.db import utcnow
+from livestream.models import LiveSession, LiveSessionProduct, LiveSessionSlot, SessionStatus
+
+
+def public_schedule(*, session: Session, limit: int = 100) -> list[LiveSession]:
+    """Live now first, then sessions coming up, soonest first."""
+    return list(session.exec(
+        select(LiveSession)
+        .where(LiveSession.status.in_([SessionStatus.LIVE.value, SessionStatus.SCHEDULED.value]),
+               LiveSession.planned_end > utcnow())
+        .order_by((LiveSession.status == SessionStatus.LIVE.value).desc(),
+                  LiveSession.planned_start).limit(limit)).all())
+
+
+def session_products(*, session: Session, live_id: int) -> list[Product]:
+    """The products to be presented, in order."""
+    return list(session.exec(
+        select(Product).join(LiveSessionProduct, LiveSessionProduct.product_id == Product.id)
+        .where(LiveSessionProduct.session_id == live_id)
+        .order_by(LiveSessionProduct.position)).all())
+
+
+def session_slots(*, session: Session, live_ids: list[int]):
+    """Each session's slots with their holder's public name, by session id."""
+    result: dict[int, list[tuple[LiveSessionSlot, str | None]]] = defaultdict(list)
+    if not live_ids:
+        return result
+    rows = session.exec(
+        select(LiveSessionSlot, HostProfile.public_name, User.display_name)
+        .join(User, User.id == LiveSessionSlot.host_id, isouter=True)
+        .join(HostProfile, HostProfile.user_id == LiveSessionSlot.host_id, isouter=True)
+        .where(LiveSessionSlot.session_id.in_(live_ids))
+        .order_by(LiveSessionSlot.session_id, LiveSessionSlot.starts_at,
+                  LiveSessionSlot.role, LiveSessionSlot.team_position)).all()
+    for slot, public_name, display_name in rows:
+        result[slot.session_id].append((slot, public_name or display_name))
+    return result
+
+
+def host_schedule(*, session: Session, host_id: int):
+    """The host's own slots in sessions not yet over, soonest first."""
+    return session.exec(
+        select(LiveSessionSlot, LiveSession)
+        .join(LiveSession, LiveSession.id == LiveSessionSlot.session_id)
+        .where(LiveSessionSlot.host_id == host_id, LiveSessionSlot.ends_at > utcnow(),
+               LiveSession.status.in_([SessionStatus.DRAFT.value, SessionStatus.SCHEDULED.value,
+                                       SessionStatus.LIVE.value]))
+        .order_by(LiveSessionSlot.starts_at)).all()
+
+
+def week_start(value: date | None) -> date:
+    """The Monday of the week holding `value` (today in the shop's zone by default)."""
+    zone = ZoneInfo(current_app.config["DEFAULT_TIMEZONE"])
+    value = value or datetime.now(zone).date()
+    return value - timedelta(days=value.weekday())
+
+
+def week_plan(*, session: Session, monday: date):
+    """Seven days from `monday` (shop's zone): each day's sessions with their slots."""
+    zone = ZoneInfo(current_app.config["DEFAULT_TIMEZONE"])
+    start = datetime.combine(monday, datetime.min.time(), tzinfo=zone)
+    sessions = session.exec(
+        select(LiveSession).where(LiveSession.planned_start >= start,
+                                  LiveSession.planned_start < start + timedelta(days=7))
+        .order_by(LiveSession.planned_start)).all()
+    slots = session_slots(session=session, live_ids=[s.id for s in sessions])
+    days = []
+    for offset in range(7):
+        day = monday + timedelta(days=offset)
+        days.append((day, [(s, slots[s.id]) for s in sessions
+                           if s.planned_start.astimezone(zone).date() == day]))
+    return days
+
+
+def presenter_choices(*, session: Session) -> list[tuple[str, str]]:
+    """Hosts who can present, for a select."""
+    rows = session.exec(
+        select(User.id, User.display_name, HostProfile.is_deaf)
+        .join(HostCapability, HostCapability.user_id == User.id)
+        .join(HostProfile, HostProfile.user_id == User.id, isouter=True)
+        .where(HostCapability.role == HostRole.PRESENTER).distinct()
+        .order_by(User.display_name)).all()
+    return [(str(user_id), name) for user_id, name, _deaf in rows]
+
+
+def hosts_for_role(*, session: Session, role: HostRole) -> list[tuple[str, str]]:
+    """Hosts with a capability for `role`, for the operator's assign select."""
+    rows = session.exec(
+        select(User.id, User.display_name).join(HostCapability, HostCapability.user_id == User.id)
+        .where(HostCapability.role == role).distinct().order_by(User.display_name)).all()
+    return [(str(user_id), name) for user_id, name in rows]
+
+
+def workshop_choices(*, session: Session) -> list[tuple[str, str]]:
+    """Workshops, for a select."""
+    return [(str(w.id), w.name) for w in session.exec(select(Workshop).order_by(Workshop.name))]
+
+
+def product_choices(*, session: Session) -> list[tuple[int, str]]:
+    """Products on sale, for the products to present."""
+    return [(p.id, p.title) for p in session.exec(
+        select(Product).where(Product.status == ProductStatus.PUBLISHED)
+        .order_by(Product.title).limit(200))]
