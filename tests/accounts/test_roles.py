@@ -18,7 +18,9 @@ OPERATOR_ROUTES = sorted(
 
 
 def _url(rule: str) -> str:
-    # Any id or slug will do: the role check comes before the lookup.
+    # Any id or slug will do: the role check comes before the lookup. An any(...)
+    # converter takes its first choice.
+    rule = re.sub(r"<any\(\s*'?([^,')]+)'?[^>]*>", r"\1", rule)
     return re.sub(r"<[^>]+>", "1", rule)
 
 
