@@ -26,6 +26,7 @@ import pytest
 from tests.browser.browsers import (
     CHROMIUM,
     CHROMIUM_ARGS,
+    LANG_OF_PARTS,
     SCREENSHOTS,
     axe_source,
     cannot_run,
@@ -131,10 +132,25 @@ def shots(request) -> Screenshots:
     return Screenshots(SCREENSHOTS / request.node.module.__name__.rsplit(".", 1)[-1] / name)
 
 
+_SESSION_START: list[float] = []
+
+
+def pytest_sessionstart(session):
+    import time
+
+    _SESSION_START.append(time.time())
+
+
 def pytest_terminal_summary(terminalreporter):
     if SCREENSHOTS.is_dir() and any(SCREENSHOTS.rglob("*.png")):
         terminalreporter.write_sep("-", "browser screenshots")
         terminalreporter.write_line(f"Screenshots of the journeys and gate: {SCREENSHOTS}")
+    if LANG_OF_PARTS.is_file() and _SESSION_START and \
+            LANG_OF_PARTS.stat().st_mtime >= _SESSION_START[0]:
+        count = len(LANG_OF_PARTS.read_text(encoding="utf-8").splitlines())
+        terminalreporter.write_line(
+            f"{count} English page states show Chinese text not marked lang=\"zh-CN\" "
+            f"(WCAG 3.1.2, reported, not failed): {LANG_OF_PARTS}")
 
 
 # --- Databases with the demo shop ----------------------------------------------------
@@ -170,8 +186,9 @@ def demo_sqlite_template(sqlite_template, tmp_path_factory) -> Path:
     path = folder / "demo.db"
     shutil.copyfile(sqlite_template, path)
     app = create_app(_app_settings(f"sqlite:///{path}", folder))
+    engine = app.extensions["database"].engine
     _load_demo(app)
-    app.extensions["database"].engine.dispose()
+    engine.dispose()
     return path
 
 
@@ -191,10 +208,13 @@ def app(app_config, request):
         shutil.copyfile(request.getfixturevalue("demo_sqlite_template"),
                         url.removeprefix("sqlite:///"))
     application = create_app(app_config)
+    # core.db's `db` is one object per process: the next create_app() replaces its engine,
+    # so keep this app's own engine to dispose of it.
+    engine = application.extensions["database"].engine
     if not url.startswith("sqlite"):
         _load_demo(application)
     yield application
-    application.extensions["database"].engine.dispose()
+    engine.dispose()
 
 
 @contextlib.contextmanager
@@ -283,10 +303,14 @@ def _serve(app) -> tuple[object, threading.Thread, str]:
     return server, thread, f"http://127.0.0.1:{server.server_port}"
 
 
-@pytest.fixture(scope="session", params=BACKENDS)
+@pytest.fixture(scope="module", params=BACKENDS)
 def gate_server(request, tmp_path_factory, browser):
-    """One demo shop per database for the whole accessibility gate (its browser contexts
-    close before the browser does, hence `browser` here)."""
+    """One demo shop per database for the gate's module (its browser contexts close
+    before the browser does, hence `browser` here).
+
+    Module scope, not session: core.db keeps one engine per process, so no other app may
+    be created while this one serves; the gate's module never does.
+    """
     from app import create_app
 
     folder = tmp_path_factory.mktemp(f"gate-{request.param}")
@@ -303,6 +327,7 @@ def gate_server(request, tmp_path_factory, browser):
                 pytest.skip("PostgreSQL is not reachable at TEST_DATABASE_URL")
             needs_demo = True
         app = create_app(_app_settings(url, folder))
+        engine = app.extensions["database"].engine  # see `app` above
         if needs_demo:
             _load_demo(app)
         server, thread, base_url = _serve(app)
@@ -313,4 +338,4 @@ def gate_server(request, tmp_path_factory, browser):
             demo.close()
             server.shutdown()
             thread.join(timeout=5)
-            app.extensions["database"].engine.dispose()
+            engine.dispose()

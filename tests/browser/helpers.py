@@ -199,9 +199,18 @@ def focus_stop(page: Page) -> FocusStop | None:
     if rect["width"] == 0 or rect["height"] == 0:
         problems.append("focused element has no size")
     elif not state["inHeader"]:
-        if rect["top"] < state["headerBottom"] - 0.5 and not state["onTop"]:
+        header_bottom = state["headerBottom"]
+        room = state["viewportHeight"] - header_bottom
+        if rect["height"] <= room:
+            # It fits below the header, so every part of it must be visible there.
+            covered = rect["top"] < header_bottom - 0.5 and not state["onTop"]
+        else:
+            # Taller than the room below the header (a scrolling table): some of it must
+            # show below the header (WCAG 2.4.11 "not entirely hidden").
+            covered = rect["bottom"] <= header_bottom + 0.5
+        if covered:
             problems.append(f"hidden under the sticky header (top {rect['top']:.0f}px, header "
-                            f"ends at {state['headerBottom']:.0f}px)")
+                            f"ends at {header_bottom:.0f}px)")
         if rect["bottom"] <= 0 or rect["top"] >= state["viewportHeight"]:
             problems.append("scrolled out of view")
     return FocusStop(state["tag"], state["text"], state["id"], problems)
@@ -232,6 +241,12 @@ class FocusWalker:
         """Press a key (Tab, Shift+Tab, Enter, Space, ArrowDown...) and check focus."""
         self.page.keyboard.press(key)
         return self._check(key)
+
+    def follow(self, key: str = "Enter") -> FocusStop | None:
+        """Press a key that loads a new page (a link, a submit) and check focus there."""
+        with self.page.expect_navigation():
+            self.page.keyboard.press(key)
+        return self._check(f"{key} (new page)")
 
     def type(self, text: str) -> None:
         """Type into the focused field, as a person would."""

@@ -11,7 +11,7 @@ the 320 px width only, where reflow problems show.
 
 import pytest
 
-from tests.browser.browsers import SCREENSHOTS
+from tests.browser.browsers import LANG_OF_PARTS, SCREENSHOTS
 from tests.browser.helpers import (
     LANGUAGES,
     WIDTHS,
@@ -34,6 +34,7 @@ def fresh_gate_pictures():
     import shutil
 
     shutil.rmtree(SCREENSHOTS / "gate", ignore_errors=True)
+    LANG_OF_PARTS.unlink(missing_ok=True)
     for backend in ("sqlite", "postgresql"):
         (SCREENSHOTS / "gate" / backend).mkdir(parents=True, exist_ok=True)
 
@@ -91,6 +92,8 @@ def test_page_passes_the_accessibility_gate(gate_server, axe_url, endpoint, visi
                            label=f"{url} [{state_.name}] ({endpoint}, {expected_lang})",
                            picture_prefix=f"{prefix}-{state_.name}", notes=notes)
     page.close()
-    for note in notes:
-        print(f"NOTE {note}")
+    if notes:
+        LANG_OF_PARTS.parent.mkdir(parents=True, exist_ok=True)
+        with LANG_OF_PARTS.open("a", encoding="utf-8") as handle:
+            handle.writelines(f"[{gate_server.backend}] {note}\n" for note in notes)
     assert not problems, "\n\n".join(problems)
