@@ -17,6 +17,7 @@ import re
 import secrets
 import shutil
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -132,21 +133,16 @@ def shots(request) -> Screenshots:
     return Screenshots(SCREENSHOTS / request.node.module.__name__.rsplit(".", 1)[-1] / name)
 
 
-_SESSION_START: list[float] = []
-
-
-def pytest_sessionstart(session):
-    import time
-
-    _SESSION_START.append(time.time())
+# This conftest is imported while tests are collected, before any runs: files older than
+# this are from an earlier run.
+_LOADED_AT = time.time()
 
 
 def pytest_terminal_summary(terminalreporter):
     if SCREENSHOTS.is_dir() and any(SCREENSHOTS.rglob("*.png")):
         terminalreporter.write_sep("-", "browser screenshots")
         terminalreporter.write_line(f"Screenshots of the journeys and gate: {SCREENSHOTS}")
-    if LANG_OF_PARTS.is_file() and _SESSION_START and \
-            LANG_OF_PARTS.stat().st_mtime >= _SESSION_START[0]:
+    if LANG_OF_PARTS.is_file() and LANG_OF_PARTS.stat().st_mtime >= _LOADED_AT:
         count = len(LANG_OF_PARTS.read_text(encoding="utf-8").splitlines())
         terminalreporter.write_line(
             f"{count} English page states show Chinese text not marked lang=\"zh-CN\" "
