@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test setup lint translations bench clean
+.PHONY: run test setup axe lint translations bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11 or newer is needed"'
@@ -16,8 +16,20 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
-setup: $(STAMP)
+# axe-core for the browser accessibility gates (tests/browser): the current 4.x release
+# from the npm registry, kept in .cache/npm (not committed). Without npm the gates fall
+# back to the axe.min.js bundled by axe-playwright-python (a dev dependency).
+AXE_STAMP := .cache/npm/node_modules/axe-core/axe.min.js
+
+setup: $(STAMP) axe
 	$(BIN)/flask --app app compile-translations
+
+axe:
+	@if command -v npm >/dev/null 2>&1; then \
+		test -f $(AXE_STAMP) || npm install --prefix .cache/npm --no-audit --no-fund --silent axe-core@4; \
+	else \
+		echo "npm not found: the browser gates will use the axe.min.js bundled by axe-playwright-python"; \
+	fi
 
 run: setup
 	$(BIN)/flask --app app db-upgrade
@@ -40,4 +52,4 @@ translations: setup
 	$(BIN)/python -m core.translations_tool
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache .cache test-artifacts

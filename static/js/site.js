@@ -1,6 +1,17 @@
 // Progressive enhancement only: every page works without this file.
 (function () {
   "use strict";
+  // Keep focused and scrolled-to elements clear of the sticky header, however tall the
+  // menu has grown (site.css has a 7rem fallback; narrow screens have no sticky header).
+  var header = document.querySelector(".site-header");
+  function clearStickyHeader() {
+    var position = header ? getComputedStyle(header).position : "static";
+    document.documentElement.style.scrollPaddingTop =
+      position === "sticky" || position === "fixed" ? (header.offsetHeight + 16) + "px" : "";
+  }
+  clearStickyHeader();
+  window.addEventListener("resize", clearStickyHeader);
+
   // GOV.UK pattern: after a failed submit the error summary takes focus, and its links
   // move focus to the field (scrolling its label into view, clear of the header).
   var summary = document.querySelector("[data-error-summary]");
