@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 # back to the axe.min.js bundled by axe-playwright-python (a dev dependency).
 AXE_STAMP := .cache/npm/node_modules/axe-core/axe.min.js
 
-setup: $(STAMP) axe
+setup: $(STAMP)
 	$(BIN)/flask --app app compile-translations
 
 axe:
@@ -42,7 +42,7 @@ run: setup
 	EMBEDDED_SCHEDULER=1 $(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 1 \
 		--worker-class gthread --threads 16 --access-logfile - app:app
 
-test: setup
+test: setup axe
 	$(BIN)/python -m pytest -n auto --dist loadgroup $(PYTEST_ARGS)
 
 lint: setup
