@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from flask import Blueprint, url_for
+from flask import Blueprint, jsonify, url_for
 from pydantic import BaseModel, Field
 from spectree import Response, SpecTree
 from sqlmodel import select
@@ -38,9 +38,11 @@ def _raise_validation_error(req, resp, req_validation_error, instance, *rest):
         raise InvalidRequest(problems[:500])
 
 
-spec = SpecTree("flask", path=API_PREFIX.strip("/"), title="Gongfang Live API",
+# spectree leaves out of the document every route under its own `path`, so it keeps
+# its pages under /api/v1/spec and we serve the document at /api/v1/openapi.json.
+spec = SpecTree("flask", path=API_PREFIX.strip("/") + "/spec", title="Gongfang Live API",
                 version="1.0.0", before=_raise_validation_error, annotations=True,
-                page_templates={})
+                page_templates={}, mode="strict")
 
 
 class ErrorBody(BaseModel):
@@ -235,6 +237,12 @@ def maker_detail(user_id: int):
     return MakerOut(id=user_id, name=profile.public_name,
                     story=profile.story if profile.show_story_publicly else None,
                     workshops=list(names), url=url_for("catalog.maker", user_id=user_id))
+
+
+@api.get("/openapi.json")
+def openapi_document():
+    """The OpenAPI 3 document of this API."""
+    return jsonify(spec.spec)
 
 
 catalog_bp.register_blueprint(api)

@@ -39,7 +39,10 @@ def _show_service_error(form, error: services.InvalidProduct) -> None:
                 field.form[part] if hasattr(field, "form") else field[part])
     except (KeyError, IndexError, TypeError):
         field = form.title
+    if hasattr(field, "entries"):  # a whole list (versions, makers)
+        field.errors = [e for e in (field.errors or []) if isinstance(e, str)]
     field.errors = list(field.errors or []) + [str(error.message)]
+    form._errors = None  # WTForms caches `errors` at validation; count this one too
 
 
 @bp.route("/my/products")

@@ -14,6 +14,7 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms import Form as PlainForm
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from catalog.services import MAX_PRICE_FEN, MAX_STOCK, TEXT_MAX, TITLE_MAX, ProductData, VariantData
@@ -26,8 +27,10 @@ MAKER_ROWS = 6
 
 def parse_price(text: str | None) -> int | None:
     """Fen from what a person typed, or None if it is not an amount."""
+    text = (text or "").strip()
+    sign = -1 if text.startswith("-") else 1
     try:
-        return Money.parse(text or "").amount
+        return sign * Money.parse(text.lstrip("-")).amount
     except (MoneyError, ValueError):
         return None
 
@@ -95,11 +98,34 @@ class ProductForm(Form):
     makers = FieldList(FormField(MakerShareForm), min_entries=MAKER_ROWS,
                        max_entries=MAKER_ROWS)
 
+    @property
+    def errors(self) -> dict:
+        """Every error, the rows' and those a service added after validation included."""
+        return {field_id or "csrf_token": message for field_id, message in self.error_list()}
+
+    def error_list(self) -> list[tuple[str | None, str]]:
+        """Errors of the version and maker rows too, each linked to its own field."""
+        items = []
+        for field in self:
+            if isinstance(field, FieldList):
+                for message in field.errors:  # the list's own (strings), not its rows'
+                    if isinstance(message, str):
+                        items.append((field.id, message))
+                for entry in field:
+                    for sub in entry.form:
+                        items.extend((sub.id, message) for message in sub.errors)
+            else:
+                items.extend((None if field.name == "csrf_token" else field.id, message)
+                             for message in field.errors)
+        items.sort(key=lambda item: item[0] is not None)
+        return items
+
     def set_choices(self, *, categories, members) -> None:
         """Fill the category and maker lists."""
-        self.category_id.choices = [(0, _l("Choose a category"))] + [
-            (c.id, c.name) for c in categories]
-        maker_choices = [(0, _l("Nobody"))] + [(m.id, m.display_name) for m in members]
+        self.category_id.choices = [SelectChoice(0, _l("Choose a category"))] + [
+            SelectChoice(c.id, c.name) for c in categories]
+        maker_choices = [SelectChoice(0, _l("Nobody"))] + [
+            SelectChoice(m.id, m.display_name) for m in members]
         for entry in self.makers:
             entry.form.maker_id.choices = maker_choices
 
@@ -110,15 +136,15 @@ class ProductForm(Form):
                 seen = True
                 share = parse_price(entry.form.share.data)  # a percentage, 2 decimals
                 if share is None or share <= 0:
-                    raise ValidationError(_l("Enter each maker's share as a percentage, "
-                                             "like 50"))
+                    raise ValidationError(str(_l("Enter each maker's share as a "
+                                                 "percentage, like 50")))
                 total += share
         if seen and total != 10000:
-            raise ValidationError(_l("The makers' shares must add up to 100%"))
+            raise ValidationError(str(_l("The makers' shares must add up to 100%")))
 
     def validate_variants(self, field):
         if all(entry.form.is_blank() for entry in field):
-            raise ValidationError(_l("Add at least one version with a price"))
+            raise ValidationError(str(_l("Add at least one version with a price")))
 
     def to_data(self) -> ProductData:
         """What was typed, as the service's input."""
@@ -152,8 +178,8 @@ class ImageForm(Form):
 
 class AudioForm(Form):
     kind = SelectField(_l("Which file"), choices=[
-        ("sample", _l("Short sample anyone can play")),
-        ("full", _l("Full file, for buyers only"))])
+        SelectChoice("sample", _l("Short sample anyone can play")),
+        SelectChoice("full", _l("Full file, for buyers only"))])
     audio = FileField(_l("Audio file (MP3, M4A, OGG or WAV)"))
 
     def validate_audio(self, field):
@@ -163,7 +189,8 @@ class AudioForm(Form):
 
 class ReviewForm(Form):
     decision = SelectField(_l("Decision"), choices=[
-        ("publish", _l("Publish")), ("send_back", _l("Send back to the maker"))])
+        SelectChoice("publish", _l("Publish")),
+        SelectChoice("send_back", _l("Send back to the maker"))])
     reason = TextAreaField(_l("Reason for sending it back"), validators=[
         Optional(), Length(max=500, message=_l("The reason must be 500 characters or fewer"))])
 
