@@ -24,6 +24,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from pypinyin import Style, lazy_pinyin
 from sqlmodel import Session, select
@@ -42,6 +43,7 @@ def _normalise(text: str) -> str:
     return unicodedata.normalize("NFKC", text or "").lower()
 
 
+@lru_cache(maxsize=65536)
 def _pinyin(text: str) -> tuple[str, str]:
     full = "".join(lazy_pinyin(text, errors="ignore"))
     initials = "".join(lazy_pinyin(text, style=Style.FIRST_LETTER, errors="ignore"))

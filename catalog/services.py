@@ -17,9 +17,10 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from accounts.models import Role, User, UserRole, Workshop, WorkshopKind, WorkshopMember
+from catalog import page_cache
 from catalog.models import Category, Product, ProductMaker, ProductStatus, ProductVariant
 from catalog.search import reindex_product
-from core.db import utcnow
+from core.db import after_commit, utcnow
 from core.errors import Conflict, DomainError, NotAllowed, NotFound
 
 MAX_PRICE_FEN = 100_000_000  # ¥1,000,000
@@ -216,6 +217,7 @@ def refresh_listing(*, session: Session, product: Product) -> None:
     session.add(product)
     session.flush()
     reindex_product(session=session, product=product)
+    after_commit(session, page_cache.clear)
 
 
 def _unique_slug(session: Session, title_en: str | None) -> str:
@@ -294,6 +296,7 @@ def review_product(*, session: Session, operator: User, product: Product, publis
     session.add(product)
     session.flush()
     reindex_product(session=session, product=product)
+    after_commit(session, page_cache.clear)
 
 
 def archive_product(*, session: Session, user: User, product: Product) -> None:

@@ -13,6 +13,7 @@ from catalog import images, queries
 from catalog.forms import parse_price
 from catalog.media import digital_file, file_path
 from catalog.models import Category, DigitalFileKind
+from catalog.page_cache import cached_page
 from catalog.search import SORTS, search_products
 from core.db import get_session
 from core.errors import NotFound
@@ -23,6 +24,7 @@ _SAMPLE_NAME = re.compile(r"^[0-9a-f]{32}\.(mp3|m4a|ogg|wav)$")
 
 
 @bp.route("/")
+@cached_page
 def home():
     """The storefront: streams live and coming up, workshops, new goods."""
     session = get_session()
@@ -77,6 +79,7 @@ def catalogue_filters(session) -> tuple[dict, dict]:
 
 
 @bp.route("/products")
+@cached_page
 def catalogue():
     """Every product on sale, with search, filters, sorting and pages."""
     session = get_session()
@@ -89,6 +92,7 @@ def catalogue():
 
 
 @bp.route("/products/<slug>")
+@cached_page
 def product(slug: str):
     """One product: photos, price, stock left, versions, the makers' and workshop's story."""
     session = get_session()
@@ -110,6 +114,7 @@ def product(slug: str):
 
 
 @bp.route("/workshops/<slug>")
+@cached_page
 def workshop(slug: str):
     """A workshop's story and its goods."""
     session = get_session()
@@ -126,6 +131,7 @@ def workshop(slug: str):
 
 
 @bp.route("/makers/<int:user_id>")
+@cached_page
 def maker(user_id: int):
     """A maker's page, only if they chose to be shown by name."""
     session = get_session()

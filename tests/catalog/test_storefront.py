@@ -107,3 +107,21 @@ def test_openapi_document(client):
         assert path in paths, sorted(paths)
     parameters = {p["name"] for p in paths["/api/v1/products"]["get"]["parameters"]}
     assert {"q", "category", "min_price", "sort", "page"} <= parameters
+
+
+def test_page_cache_serves_anonymous_visitors_only(app, client, shop):
+    from catalog import page_cache
+
+    page_cache.clear()
+    app.config["CATALOG_PAGE_CACHE_SECONDS"] = 60
+    first = client.get("/products?q=盘扣")
+    second = client.get("/products?q=盘扣")
+    assert first.headers["X-Page-Cache"] == "miss" and second.headers["X-Page-Cache"] == "hit"
+    assert first.data == second.data
+    client.set_cookie("session", "anything")  # a visitor with a session is never cached
+    assert "X-Page-Cache" not in client.get("/products?q=盘扣").headers
+    client.delete_cookie("session")
+    client.get("/language/en")
+    english = client.get("/products?q=盘扣")
+    assert english.headers["X-Page-Cache"] == "miss" and english.data != first.data
+    page_cache.clear()
