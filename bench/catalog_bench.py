@@ -199,12 +199,16 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--postgres", help="also time search on this PostgreSQL server")
+    parser.add_argument("--search-only", action="store_true", help="skip the HTTP part")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is needed: apt-get install wrk")
     workdir = Path(tempfile.mkdtemp(prefix="gongfang-bench-"))
     try:
-        report = {"http": http_benchmark(args.seconds, args.products, workdir)}
+        report = {}
+        if not args.search_only:
+            report["http"] = http_benchmark(args.seconds, args.products, workdir)
+            print(json.dumps(report, ensure_ascii=False, indent=2), flush=True)
         report["search_sqlite"] = search_benchmark(f"sqlite:///{workdir / 'search.db'}",
                                                    args.search_products, args.rounds)
         if args.postgres:

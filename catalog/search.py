@@ -97,8 +97,9 @@ def match_clause(session: Session, tokens: list[str]):
                                           .bindparams(fts_query=expression))
         return Product.id.in_(matching)
     expression = " & ".join(f"'{t}'" for t in tokens)
-    vector = sa.func.array_to_tsvector(
-        sa.func.string_to_array(ProductSearchDocument.document, " "))
+    # `tokens` is a generated column (see the migration), not in the model: the
+    # database fills it from `document`.
+    vector = sa.literal_column("product_search_document.tokens")
     matching = sa.select(ProductSearchDocument.product_id).where(
         vector.op("@@")(sa.cast(sa.literal(expression), sa.dialects.postgresql.TSQUERY)))
     return Product.id.in_(matching)
@@ -143,6 +144,7 @@ def reindex_all(*, session: Session) -> int:
 SORTS = ("newest", "price_low", "price_high", "best_selling")
 PER_PAGE = 24
 MAX_PAGE = 1000
+MAX_COUNT = 1000
 
 
 @dataclass(frozen=True)
@@ -153,6 +155,11 @@ class SearchPage:
     total: int
     page: int
     per_page: int
+
+    @property
+    def more(self) -> bool:
+        """True when more than MAX_COUNT matched (total then says MAX_COUNT + 1)."""
+        return self.total > MAX_COUNT
 
     @property
     def pages(self) -> int:
@@ -203,7 +210,10 @@ def search_products(*, session: Session, query: str | None = None,
         "price_high": (Product.min_price_amount.desc(), Product.id.desc()),
         "best_selling": (Product.units_sold.desc(), Product.id.desc()),
     }[sort]
-    total = session.exec(select(sa.func.count()).select_from(Product).where(*conditions)).one()
+    # Counting stops at MAX_COUNT: a common word may match most of the shop, and
+    # "1,000+" tells the shopper as much as the exact number would.
+    capped = select(Product.id).where(*conditions).limit(MAX_COUNT + 1).subquery()
+    total = session.exec(select(sa.func.count()).select_from(capped)).one()
     products = list(session.exec(select(Product).where(*conditions).order_by(*order)
                                  .offset((page - 1) * per_page).limit(per_page)))
     return SearchPage(product_cards(session=session, products=products), total, page, per_page)

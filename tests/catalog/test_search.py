@@ -132,3 +132,12 @@ def test_same_results_on_both_databases(catalog, db_session, request):
         "pk": ["brooch", "plum"], "宁波": ["fan"], "花": ["plum", "tote"],
         "pankou": ["brooch", "plum"], "团扇": ["fan"], "手": ["cookies", "tote"],
     }
+
+
+def test_count_stops_at_the_cap(catalog, db_session, monkeypatch):
+    from catalog import search
+
+    monkeypatch.setattr(search, "MAX_COUNT", 2)
+    with db_session(write=False) as session:
+        page = search_products(session=session, per_page=2)
+    assert page.total == 3 and page.more and len(page.cards) == 2
