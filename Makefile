@@ -51,5 +51,8 @@ lint: setup
 translations: setup
 	$(BIN)/python -m core.translations_tool
 
+bench: setup
+	$(BIN)/python bench/catalog_bench.py $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) .pytest_cache .cache test-artifacts

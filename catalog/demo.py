@@ -2,10 +2,66 @@
 
 from __future__ import annotations
 
+import io
+import math
+
 from sqlmodel import Session, select
 
-from catalog.models import Category, Product, ProductMaker, ProductStatus, ProductVariant
+from catalog.models import (
+    Category,
+    Product,
+    ProductImage,
+    ProductMaker,
+    ProductStatus,
+    ProductVariant,
+)
 from core.db import utcnow
+
+# slug -> (background, pattern colour, alt text in Chinese, alt text in English)
+PICTURES = {
+    "pankou-plum-set": ((250, 240, 230), (190, 30, 45), "十对红色梅花盘扣排成两行", "Ten pairs of red plum-blossom knot buttons in two rows"),
+    "pankou-butterfly": ((235, 240, 250), (40, 80, 160), "一只蓝色蝴蝶形状的盘扣胸针", "A blue butterfly-shaped knot-button brooch"),
+    "pankou-bookmark": ((245, 245, 235), (120, 60, 140), "三枚紫色盘扣书签并排放着", "Three purple knot-button bookmarks side by side"),
+    "fabric-tote": ((240, 245, 250), (20, 50, 110), "蓝白花纹的手缝布包", "A hand-sewn tote with a blue and white pattern"),
+    "fabric-coasters": ((250, 245, 235), (160, 110, 60), "四片棉麻杯垫叠在一起", "Four cotton-linen coasters in a stack"),
+    "cart-cookies": ((255, 248, 225), (200, 150, 40), "一盒金黄色的黄油曲奇", "A box of golden butter cookies"),
+    "studio-fan": ((235, 245, 240), (30, 110, 90), "画着宁波老城的圆形团扇", "A round fan painted with old Ningbo"),
+    "audiobook-tales": ((230, 230, 240), (60, 60, 90), "有声书封面：一本打开的书和耳机", "Audiobook cover: an open book and headphones"),
+}
+
+
+def demo_picture(background, colour, seed: int) -> bytes:
+    """A simple 1280x960 picture drawn with Pillow (a ring of knots on a cloth)."""
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (1280, 960), background)
+    draw = ImageDraw.Draw(image)
+    for row in range(0, 960, 40):
+        draw.line([(0, row), (1280, row)], fill=tuple(max(0, c - 12) for c in background))
+    for i in range(10):
+        angle = 2 * math.pi * i / 10 + seed
+        x, y = 640 + 300 * math.cos(angle), 480 + 300 * math.sin(angle)
+        draw.ellipse([x - 60, y - 60, x + 60, y + 60], outline=colour, width=14)
+        draw.ellipse([x - 20, y - 20, x + 20, y + 20], fill=colour)
+    draw.ellipse([520, 360, 760, 600], fill=colour)
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=88)
+    return out.getvalue()
+
+
+def _add_pictures(*, session: Session, products: dict, operator) -> None:
+    from flask import current_app
+
+    from catalog.media import add_image
+
+    for seed, (slug, (background, colour, alt, alt_en)) in enumerate(PICTURES.items()):
+        product = products.get(slug)
+        if product is None or session.exec(select(ProductImage.id).where(
+                ProductImage.product_id == product.id)).first():
+            continue
+        add_image(session=session, user=operator, product=product,
+                  data=demo_picture(background, colour, seed), filename=f"{slug}.jpg",
+                  alt=alt, alt_en=alt_en, media_dir=current_app.config["MEDIA_DIR"])
 
 CATEGORIES = [
     # slug, name, name_en, digital
@@ -91,4 +147,9 @@ def load_catalog(*, session: Session, people: dict) -> dict[str, Product]:
                                          share_basis_points=share))
             session.flush()
         products[slug] = product
+    from catalog.services import refresh_listing
+
+    for product in products.values():
+        refresh_listing(session=session, product=product)
+    _add_pictures(session=session, products=products, operator=people["operator"])
     return products

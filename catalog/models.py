@@ -51,7 +51,11 @@ class Product(SQLModel, table=True):
     """A good offered for sale; it belongs to a workshop (which may be one maker's)."""
 
     __tablename__ = "product"
-    __table_args__ = (sa.Index("ix_product_status_published", "status", "published_at"),)
+    __table_args__ = (
+        sa.Index("ix_product_status_published", "status", "published_at"),
+        sa.Index("ix_product_status_price", "status", "min_price_amount"),
+        sa.Index("ix_product_status_sold", "status", "units_sold"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     slug: str = Field(max_length=120, unique=True)
@@ -70,6 +74,9 @@ class Product(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     published_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     units_sold: int = 0
+    # The lowest active variant's price, kept by catalog.services for sorting and
+    # filtering by price without grouping over the variants of every product.
+    min_price_amount: int | None = None
 
 
 class ProductVariant(SQLModel, table=True):
@@ -117,3 +124,67 @@ class ProductMaker(SQLModel, table=True):
     product_id: int = Field(foreign_key="product.id", index=True, ondelete="CASCADE")
     maker_id: int = Field(foreign_key="user_account.id", index=True)
     share_basis_points: int
+
+
+class ProductImage(SQLModel, table=True):
+    """A product photo, stored as WebP and JPEG renditions named by the upload's hash.
+
+    The files are `<content_hash>-<width>.webp|jpg` under MEDIA_DIR/products; the
+    original upload is never kept (it may carry GPS and other metadata).
+    """
+
+    __tablename__ = "product_image"
+
+    id: int | None = Field(default=None, primary_key=True)
+    product_id: int = Field(foreign_key="product.id", index=True, ondelete="CASCADE")
+    content_hash: str = Field(max_length=64)
+    width: int
+    height: int
+    rendition_widths: str = Field(max_length=40)  # "320,640,1280"
+    alt: str = Field(max_length=200)
+    alt_en: str | None = Field(default=None, max_length=200)
+    position: int = 0
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+    @property
+    def widths(self) -> list[int]:
+        """The widths of the renditions on disk, smallest first."""
+        return [int(w) for w in self.rendition_widths.split(",") if w]
+
+
+class DigitalFileKind(enum.StrEnum):
+    SAMPLE = "sample"   # a short excerpt anyone may play
+    FULL = "full"       # delivered after payment through a signed link (shop)
+
+
+class ProductFile(SQLModel, table=True):
+    """An audio file of a digital good: a public sample or the full, paid-for file."""
+
+    __tablename__ = "product_file"
+    __table_args__ = (sa.UniqueConstraint("product_id", "kind", name="uq_product_file_kind"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    product_id: int = Field(foreign_key="product.id", index=True, ondelete="CASCADE")
+    kind: DigitalFileKind = Field(sa_type=enum_type(DigitalFileKind))
+    content_hash: str = Field(max_length=64)
+    extension: str = Field(max_length=8)
+    content_type: str = Field(max_length=40)
+    size_bytes: int
+    original_name: str = Field(max_length=200)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+    @property
+    def stored_name(self) -> str:
+        """The file's name under MEDIA_DIR/samples or MEDIA_DIR/private."""
+        return f"{self.content_hash}.{self.extension}"
+
+
+class ProductSearchDocument(SQLModel, table=True):
+    """The words a product is found by, tokenised in Python the same way for both
+    databases (see catalog/search.py). SQLite mirrors it into an FTS5 table by
+    triggers; PostgreSQL searches it through a GIN index on its token array."""
+
+    __tablename__ = "product_search_document"
+
+    product_id: int = Field(foreign_key="product.id", primary_key=True, ondelete="CASCADE")
+    document: str = Field(default="", sa_type=sa.Text)

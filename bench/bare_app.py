@@ -1,0 +1,10 @@
+"""The yardstick: a bare Flask route, served by the same gunicorn settings."""
+
+from flask import Flask
+
+app = Flask(__name__)
+
+
+@app.get("/")
+def bare():
+    return "ok"

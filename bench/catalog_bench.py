@@ -1,0 +1,237 @@
+"""Catalog benchmark, one command: `make bench` (or `.venv/bin/python bench/catalog_bench.py`).
+
+1. Seeds a SQLite database with 10,000 published products (plus variants, makers and
+   search documents made by the real tokeniser), serves the app and a bare Flask route
+   with the same gunicorn settings on 127.0.0.1, and runs wrk (64 connections) against
+   the bare route, the catalogue and a product page. Anonymous visitors, as most are.
+2. Seeds 100,000 products and times `search_products` in-process for Chinese, pinyin
+   and filtered queries; prints p50/p95/max. With --postgres URL it does the same on
+   PostgreSQL (in a schema of its own, dropped afterwards).
+
+Everything runs on loopback, bounded in time; nothing here is a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+BIN = Path(sys.executable).parent
+GUNICORN = ["--workers", "2", "--worker-class", "gthread", "--threads", "8",
+            "--log-level", "warning"]
+
+ADJECTIVES = ["梅花", "蝴蝶", "青花", "手工", "宁波", "中国红", "竹编", "刺绣", "蓝印花", "老街",
+              "如意", "福字", "荷花", "牡丹", "兰花", "小黄车", "有机", "山里", "古法", "星空"]
+NOUNS = ["盘扣", "布包", "杯垫", "曲奇", "团扇", "书签", "胸针", "围巾", "香囊", "茶叶",
+         "挂件", "手链", "钥匙扣", "抱枕", "笔袋", "发夹", "耳环", "相框", "年糕", "蜂蜜"]
+SUFFIXES = ["", " 礼盒", " 两件套", " 三枚", " 十对装", " 大号", " 小号", " 限量"]
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高"
+GIVEN = "秀英丽华明芳军敏静伟强磊洋艳勇杰娟涛超霞平刚"
+
+
+def seed(url: str, count: int, *, rng: random.Random) -> list[str]:
+    """Migrate `url` and fill it with `count` published products; returns some slugs."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from app import create_app
+    from catalog.search import document_tokens
+    from core.cli import alembic_config
+
+    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "b" * 40})
+    engine = app.extensions["database"].engine
+    with app.app_context():
+        command.upgrade(alembic_config(), "heads")
+    makers = [rng.choice(SURNAMES) + "".join(rng.sample(GIVEN, 2)) for _ in range(300)]
+    with engine.begin() as connection:
+        connection.execute(text(
+            "INSERT INTO category (slug, name, name_en, is_digital, position) VALUES "
+            "('craft', '手工艺', 'Handicraft', false, 0), ('farm', '农产品', 'Farm', false, 1)"))
+        for w in range(40):
+            connection.execute(text(
+                "INSERT INTO workshop (slug, name, kind, story, is_featured, created_at) "
+                "VALUES (:slug, :name, 'workshop', '', :featured, CURRENT_TIMESTAMP)"),
+                {"slug": f"ws-{w}", "name": f"{rng.choice(ADJECTIVES)}共富工坊{w}",
+                 "featured": w < 6})
+        batch = 2000
+        for start in range(0, count, batch):
+            products, variants, documents = [], [], []
+            for i in range(start, min(count, start + batch)):
+                title = rng.choice(ADJECTIVES) + rng.choice(NOUNS) + rng.choice(SUFFIXES)
+                maker = rng.choice(makers)
+                description = f"{maker}亲手制作的{title}，每一件都不一样。"
+                price = rng.randrange(990, 50000, 10)
+                products.append({
+                    "id": i + 1, "slug": f"p-{i + 1}", "workshop_id": i % 40 + 1,
+                    "category_id": 1 + (i % 5 == 0), "title": title, "description": description,
+                    "sold": rng.randrange(0, 500), "price": price,
+                    "published": f"2026-{1 + i % 11:02d}-{1 + i % 28:02d} 08:00:00"})
+                variants.append({"product_id": i + 1, "sku": f"SKU-{i + 1}", "price": price,
+                                 "stock": rng.choice([0, 3, 10, 50])})
+                documents.append({"product_id": i + 1, "document": " ".join(
+                    document_tokens([title, description, maker]))})
+            connection.execute(text(
+                "INSERT INTO product (id, slug, workshop_id, category_id, title, description, "
+                "maker_story, is_digital, status, created_at, updated_at, published_at, "
+                "units_sold, min_price_amount) VALUES (:id, :slug, :workshop_id, :category_id, "
+                ":title, :description, '', false, 'published', :published, :published, "
+                ":published, :sold, :price)"), products)
+            connection.execute(text(
+                "INSERT INTO product_variant (product_id, sku, name, price_amount, "
+                "price_currency, stock, position, is_active) VALUES (:product_id, :sku, '', "
+                ":price, 'CNY', :stock, 0, true)"), variants)
+            connection.execute(text(
+                "INSERT INTO product_search_document (product_id, document) "
+                "VALUES (:product_id, :document)"), documents)
+        if engine.dialect.name == "postgresql":
+            connection.execute(text("SELECT setval(pg_get_serial_sequence('product', 'id'), "
+                                    ":n)"), {"n": count})
+            connection.execute(text("ANALYZE"))
+        else:
+            connection.execute(text("ANALYZE"))
+    engine.dispose()
+    return [f"p-{n}" for n in (1, count // 2, count)]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _serve(target: str, env: dict) -> tuple[subprocess.Popen, str]:
+    port = _free_port()
+    process = subprocess.Popen([str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}",
+                                *GUNICORN, target], cwd=ROOT, env=env)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return process, f"http://127.0.0.1:{port}"
+        except OSError:
+            time.sleep(0.2)
+    process.terminate()
+    raise RuntimeError(f"{target} did not start")
+
+
+def wrk(url: str, seconds: int) -> dict:
+    """Requests per second and latency from wrk, 64 connections, 2 threads."""
+    output = subprocess.run(["wrk", "-t2", "-c64", f"-d{seconds}s", "--latency", url],
+                            capture_output=True, text=True, timeout=seconds + 30).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    p99 = re.search(r"99%\s+([\d.]+\w+)", output)
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    return {"rps": round(rps), "p99": p99.group(1) if p99 else None,
+            "non_2xx": int(errors.group(1)) if errors else 0}
+
+
+def http_benchmark(seconds: int, count: int, workdir: Path) -> dict:
+    url = f"sqlite:///{workdir / 'http.db'}"
+    slugs = seed(url, count, rng=random.Random(1))
+    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "b" * 40,
+           "INSTANCE_DIR": str(workdir), "MEDIA_DIR": str(workdir / "media")}
+    results = {}
+    for label, target, path in [
+            ("bare Flask route", "bench.bare_app:app", "/"),
+            ("catalogue /products", "app:app", "/products"),
+            ("catalogue search /products?q=盘扣", "app:app", "/products?q=%E7%9B%98%E6%89%A3"),
+            ("product page", "app:app", f"/products/{slugs[1]}")]:
+        process, base = _serve(target, env)
+        try:
+            subprocess.run(["curl", "-sf", "-o", "/dev/null", base + path], check=True)
+            results[label] = wrk(base + path, seconds)
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+    bare = results["bare Flask route"]["rps"]
+    for value in results.values():
+        value["share_of_bare"] = f"{100 * value['rps'] / bare:.0f}%"
+    return results
+
+
+def search_benchmark(url: str, count: int, rounds: int) -> dict:
+    from sqlalchemy import text
+
+    from app import create_app
+    from catalog.search import search_products
+    from core.db import db
+
+    seed(url, count, rng=random.Random(2))
+    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "b" * 40})
+    queries = [dict(query=q) for q in ("盘扣", "手工", "梅花盘扣", "宁波团扇", "扣", "pankou",
+                                       "pk", "王秀英", "蜂蜜 礼盒", "不存在的东西")]
+    queries += [dict(query="盘扣", sort="price_low"), dict(query="手工", in_stock=True),
+                dict(query="布包", min_price=2000, max_price=9000),
+                dict(sort="best_selling"), dict(query="胸针", page=5)]
+    timings = []
+    with app.app_context():
+        for _ in range(rounds):
+            for kwargs in queries:
+                with db.transaction(write=False) as session:
+                    session.execute(text("SELECT 1"))  # the connection, as a request has it
+                    started = time.perf_counter()
+                    search_products(session=session, **kwargs)
+                    timings.append((time.perf_counter() - started) * 1000)
+    app.extensions["database"].engine.dispose()
+    timings.sort()
+    return {"queries": len(timings), "p50_ms": round(statistics.median(timings), 2),
+            "p95_ms": round(timings[int(len(timings) * 0.95) - 1], 2),
+            "max_ms": round(timings[-1], 2)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--products", type=int, default=10_000)
+    parser.add_argument("--search-products", type=int, default=100_000)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--postgres", help="also time search on this PostgreSQL server")
+    parser.add_argument("--search-only", action="store_true", help="skip the HTTP part")
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        sys.exit("wrk is needed: apt-get install wrk")
+    workdir = Path(tempfile.mkdtemp(prefix="gongfang-bench-"))
+    try:
+        report = {}
+        if not args.search_only:
+            report["http"] = http_benchmark(args.seconds, args.products, workdir)
+            print(json.dumps(report, ensure_ascii=False, indent=2), flush=True)
+        report["search_sqlite"] = search_benchmark(f"sqlite:///{workdir / 'search.db'}",
+                                                   args.search_products, args.rounds)
+        if args.postgres:
+            report["search_postgresql"] = _postgres_search(args)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    print(json.dumps(report, ensure_ascii=False, indent=2))
+
+
+def _postgres_search(args) -> dict:
+    import psycopg
+
+    schema = f"gf_bench_{os.getpid()}"
+    with psycopg.connect(args.postgres, autocommit=True) as connection:
+        connection.execute(f'CREATE SCHEMA "{schema}"')
+    base = args.postgres.replace("postgresql://", "postgresql+psycopg://", 1)
+    url = f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
+    try:
+        return search_benchmark(url, args.search_products, args.rounds)
+    finally:
+        with psycopg.connect(args.postgres, autocommit=True) as connection:
+            connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+if __name__ == "__main__":
+    main()
