@@ -89,8 +89,8 @@ def _apply(session: Session, event_type: str, obj: dict, reference: str | None) 
 def reconcile(*, session: Session, payment: Payment, intent) -> str:
     """Apply what a server-side retrieve of the PaymentIntent says."""
     if intent.status == "succeeded":
-        changed = payments.mark_paid(session=session, payment=payment,
-                                     amount=intent.get("amount_received") or intent.amount,
+        received = intent.to_dict().get("amount_received") or intent.amount
+        changed = payments.mark_paid(session=session, payment=payment, amount=received,
                                      currency=intent.currency, by_system="stripe retrieve")
         return "paid" if changed else "already paid"
     return intent.status

@@ -13,14 +13,24 @@ from tests.shop.localstripe_server import LocalStripe
 WEBHOOK_SECRET = "whsec_test_gongfang_shop"
 
 
-@pytest.fixture
-def localstripe():
-    """localstripe on 127.0.0.1, in memory only."""
+@pytest.fixture(scope="session")
+def localstripe_server():
+    """localstripe on 127.0.0.1, in memory only (its aiohttp app can start only once)."""
     server = LocalStripe().start()
     try:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def localstripe(localstripe_server):
+    """The running localstripe, emptied and with no webhooks, for one test."""
+    localstripe_server.reset()
+    try:
+        yield localstripe_server
+    finally:
+        localstripe_server.reset()
 
 
 @pytest.fixture

@@ -50,6 +50,13 @@ class LocalStripe:
         self._ready.wait(10)
         return self
 
+    def reset(self) -> None:
+        """Forget every object and webhook (between tests)."""
+        from localstripe import resources, webhooks
+
+        resources.store.clear()
+        webhooks._webhooks.clear()
+
     def stop(self) -> None:
         async def _cleanup():
             await self._runner.cleanup()
@@ -57,6 +64,5 @@ class LocalStripe:
         asyncio.run_coroutine_threadsafe(_cleanup(), self._loop).result(10)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(5)
-        from localstripe import webhooks
-
-        webhooks._webhooks.clear()
+        self._loop.close()
+        self.reset()
