@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, EmailField, HiddenField, RadioField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
 from accounts.forms import email_format, mobile_format
@@ -30,8 +31,8 @@ class ContactForm(Form):
 
 class DeliveryMethodForm(Form):
     method = RadioField(_l("How do you want to get your order?"), choices=[
-        (DeliveryMethod.DELIVERY.value, STATUS_LABELS[DeliveryMethod.DELIVERY]),
-        (DeliveryMethod.PICKUP.value, STATUS_LABELS[DeliveryMethod.PICKUP]),
+        SelectChoice(DeliveryMethod.DELIVERY.value, STATUS_LABELS[DeliveryMethod.DELIVERY]),
+        SelectChoice(DeliveryMethod.PICKUP.value, STATUS_LABELS[DeliveryMethod.PICKUP]),
     ], validators=[_required(_l("Choose delivery or pick-up"))])
 
 
@@ -54,7 +55,7 @@ class AddressForm(Form):
 
 class PickupForm(Form):
     point = RadioField(_l("Where will you pick up your order?"),
-                       choices=list(PICKUP_POINTS.items()),
+                       choices=[SelectChoice(k, v) for k, v in PICKUP_POINTS.items()],
                        validators=[_required(_l("Choose where to pick up your order"))])
 
 
@@ -64,7 +65,7 @@ class PaymentMethodForm(Form):
 
     def __init__(self, *args, providers=(ProviderName.OFFLINE,), **kwargs):
         super().__init__(*args, **kwargs)
-        self.method.choices = [(p.value, STATUS_LABELS[p]) for p in providers]
+        self.method.choices = [SelectChoice(p.value, STATUS_LABELS[p]) for p in providers]
 
 
 class PlaceOrderForm(Form):

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlmodel import Session
 
-from core.mail import queue_mail
+from core.db import after_commit
+from core.mail import OutboxMail, deliver
 from core.money import Money
 from shop.models import Order
 
@@ -23,7 +26,32 @@ def _send(session: Session, order: Order, subject_and_lines) -> None:
         body = "\n\n".join([_("Hello %(name)s,", name=order.contact_name), *lines,
                             _("See your order at any time: %(link)s", link=order_link(order)),
                             _("Thank you for buying from Gongfang Live.")])
-        queue_mail(session=session, to=order.email, subject=str(subject), body=body + "\n")
+        queue_order_mail(session=session, to=order.email, subject=str(subject),
+                         body=body + "\n")
+
+
+def queue_order_mail(*, session: Session, to: str, subject: str, body: str) -> OutboxMail:
+    """Save a message in the outbox and send it from a thread once committed.
+
+    Like core.mail.queue_mail, except that the send does not run inside the commit:
+    there it would take a second pool connection while the request still holds its
+    first, and under a rush (64 buyers, a pool of 30) every request would wait on
+    another's. The outbox job sends anything this thread could not.
+    """
+    mail = OutboxMail(to_address=to, subject=subject, body_text=body)
+    session.add(mail)
+    session.flush()
+    mail_id = mail.id
+    app = current_app._get_current_object()
+
+    def send_in_background():
+        def run():
+            with app.app_context():
+                deliver(mail_id)
+        threading.Thread(target=run, name=f"mail-{mail_id}", daemon=True).start()
+
+    after_commit(session, send_in_background)
+    return mail
 
 
 def _total(order: Order, amount: int | None = None) -> str:
