@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 
 from flask import current_app
@@ -13,6 +14,8 @@ from core.db import after_commit
 from core.mail import OutboxMail, deliver
 from core.money import Money
 from shop.models import Order
+
+logger = logging.getLogger(__name__)
 
 
 def order_link(order: Order) -> str:
@@ -46,8 +49,11 @@ def queue_order_mail(*, session: Session, to: str, subject: str, body: str) -> O
 
     def send_in_background():
         def run():
-            with app.app_context():
-                deliver(mail_id)
+            try:
+                with app.app_context():
+                    deliver(mail_id)
+            except Exception:  # the send_outbox job tries again
+                logger.warning("mail %s left for the outbox job", mail_id, exc_info=True)
         threading.Thread(target=run, name=f"mail-{mail_id}", daemon=True).start()
 
     after_commit(session, send_in_background)
