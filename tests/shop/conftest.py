@@ -69,3 +69,52 @@ def wait_for(check, timeout=15.0):
             return value
         time.sleep(0.1)
     return check()
+
+
+@pytest.fixture
+def shop_smtp_server():
+    """A real SMTP server (aiosmtpd) on a free 127.0.0.1 port.
+
+    The shared `smtp_server` fixture asks aiosmtpd for port 0, which its start-up
+    self-check then tries to connect to and fails; this one picks a free port first.
+    """
+    import socket
+
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.handlers import Message
+
+    class Inbox(Message):
+        def __init__(self):
+            super().__init__()
+            self.messages = []
+
+        def handle_message(self, message):
+            self.messages.append(message)
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    inbox.host, inbox.port = "127.0.0.1", port
+    try:
+        yield inbox
+    finally:
+        controller.stop()
+
+
+@pytest.fixture(autouse=True)
+def _mail_threads_finish(request):
+    """Let order mail threads finish before the test's database goes away."""
+    import threading
+
+    # Build the app (after any fixture that changes its settings) before this fixture,
+    # so that this one tears down first, while the app and its database still live.
+    for name in ("stripe_webhooks", "stripe_config", "smtp_config", "app"):
+        if name in request.fixturenames:
+            request.getfixturevalue(name)
+    yield
+    for thread in threading.enumerate():
+        if thread.name.startswith("mail-"):
+            thread.join(timeout=30)
