@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-import logging
-import threading
-
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlmodel import Session
 
-from core.db import after_commit
-from core.mail import OutboxMail, deliver
+from core.mail import OutboxMail
 from core.money import Money
 from shop.models import Order
-
-logger = logging.getLogger(__name__)
 
 
 def order_link(order: Order) -> str:
@@ -34,29 +28,16 @@ def _send(session: Session, order: Order, subject_and_lines) -> None:
 
 
 def queue_order_mail(*, session: Session, to: str, subject: str, body: str) -> OutboxMail:
-    """Save a message in the outbox and send it from a thread once committed.
+    """Save a message in the outbox, in the order's transaction; the job sends it.
 
-    Like core.mail.queue_mail, except that the send does not run inside the commit:
-    there it would take a second pool connection while the request still holds its
-    first, and under a rush (64 buyers, a pool of 30) every request would wait on
-    another's. The outbox job sends anything this thread could not.
+    Unlike core.mail.queue_mail there is no send inside the commit: that would take a
+    second pool connection (and on SQLite two more write transactions) while the
+    request still holds its first, and in a rush of buyers every request would wait
+    on another's. The `send_outbox` job sends it within half a minute, with retries.
     """
     mail = OutboxMail(to_address=to, subject=subject, body_text=body)
     session.add(mail)
     session.flush()
-    mail_id = mail.id
-    app = current_app._get_current_object()
-
-    def send_in_background():
-        def run():
-            try:
-                with app.app_context():
-                    deliver(mail_id)
-            except Exception:  # the send_outbox job tries again
-                logger.warning("mail %s left for the outbox job", mail_id, exc_info=True)
-        threading.Thread(target=run, name=f"mail-{mail_id}", daemon=True).start()
-
-    after_commit(session, send_in_background)
     return mail
 
 
