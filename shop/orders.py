@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -152,8 +153,16 @@ def take_stock(session: Session, wanted: dict[int, int], names: dict[int, str]) 
 def place_order(*, session: Session, lines: list[WantedLine], contact: Contact,
                 delivery: Delivery, provider: ProviderName, idempotency_key: str,
                 hold_minutes: int, user_id: int | None = None,
-                locale: str = "zh_Hans_CN") -> tuple[Order, bool]:
-    """Write the order, its lines and holds; returns (order, created_now)."""
+                locale: str = "zh_Hans_CN",
+                before_stock: Callable[[Order], object] | None = None) -> tuple[Order, bool]:
+    """Write the order, its lines and holds; returns (order, created_now).
+
+    The stock is taken last, just before the caller commits: on PostgreSQL the
+    variant's row stays locked from that update to the commit, so the less that
+    happens after it, the more buyers a hot product serves. `before_stock(order)`
+    runs after the order is written and before the stock is taken (payment record,
+    confirmation mail); if the stock is short, all of it rolls back.
+    """
     if not KEY_PATTERN.fullmatch(idempotency_key or ""):
         raise DomainError(_("This checkout has expired. Please check your answers again."))
     already = _claim_key(session, idempotency_key)
@@ -175,7 +184,6 @@ def place_order(*, session: Session, lines: list[WantedLine], contact: Contact,
     if len(currencies) != 1:
         raise DomainError(_("These goods cannot be bought together. Buy them separately."))
     names = {vid: _line_name(p, v) for vid, (v, p) in sellable.items()}
-    take_stock(session, merged, names)
 
     now = utcnow()
     total = sum(sellable[vid][0].price_amount * q for vid, q in merged.items())
@@ -213,6 +221,9 @@ def place_order(*, session: Session, lines: list[WantedLine], contact: Contact,
     record_change(session, order, "order", None, order.status.value, by_user_id=user_id,
                   by_system=None if user_id else "checkout")
     session.flush()
+    if before_stock is not None:
+        before_stock(order)
+    take_stock(session, merged, names)
     return order, True
 
 

@@ -295,15 +295,24 @@ def checkout_place():
     if delivery.method == DeliveryMethod.DELIVERY and info.get("phone"):
         contact = Contact(contact.name, contact.email, contact.phone or info["phone"])
     provider = get_provider(state["payment"])
+    offline = provider.name == ProviderName.OFFLINE
+
+    def before_stock(order):
+        # Local writes go before the stock update (it holds the row lock to commit);
+        # a card payment's call to Stripe goes after, once the stock is ours.
+        if offline:
+            provider.start(session=session, order=order)
+        mails.order_placed(session=session, order=order)
+
     order, created = place_order(
         session=session, lines=cart.wanted_lines(), contact=contact, delivery=delivery,
         provider=provider.name, idempotency_key=form.idempotency_key.data,
         hold_minutes=payments.hold_minutes(),
         user_id=current_user.id if current_user.is_authenticated else None,
-        locale=current_locale_name())
+        locale=current_locale_name(), before_stock=before_stock)
     if created:
-        provider.start(session=session, order=order)
-        mails.order_placed(session=session, order=order)
+        if not offline:
+            provider.start(session=session, order=order)
         cart.clear()
         web_session.pop(CHECKOUT_KEY, None)
     return _after_placing(order)
