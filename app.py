@@ -52,8 +52,10 @@ def create_app(config: dict | None = None) -> Flask:
     from accounts.navigation import register_navigation as accounts_navigation
     from catalog.views import register_navigation as catalog_navigation
     from livestream.views import register_navigation as livestream_navigation
+    from shop.views import register_navigation as shop_navigation
 
     catalog_navigation()
+    shop_navigation()
     accounts_navigation()
     livestream_navigation()
 

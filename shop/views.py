@@ -1,7 +1,341 @@
-"""Cart, checkout and orders (built by the shop issue)."""
+"""Cart and checkout pages: question pages, check your answers, place the order."""
 
 from __future__ import annotations
 
-from flask import Blueprint
+import secrets
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import session as web_session
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from core.db import get_session
+from core.errors import DomainError
+from core.forms import form_view
+from core.i18n import current_locale_name
+from core.navigation import SIGNED_IN, add_nav, add_operator_link
+from shop import cart, mails, payments
+from shop.forms import (
+    AddressForm,
+    ContactForm,
+    DeliveryMethodForm,
+    PaymentMethodForm,
+    PickupForm,
+    PlaceOrderForm,
+)
+from shop.models import DeliveryMethod, OrderIdempotencyKey, ProviderName
+from shop.orders import MAX_LINE_QUANTITY, Contact, Delivery, place_order
+from shop.pickup import PICKUP_POINTS
+from shop.providers import available_providers, get_provider
 
 bp = Blueprint("shop", __name__)
+CHECKOUT_KEY = "checkout"
+
+
+def register_navigation() -> None:
+    """Add the cart, order and operator links."""
+    add_nav("shop.cart_page", _l("Cart"), order=60)
+    add_nav("shop.my_orders", _l("My orders"), audience=SIGNED_IN, order=75)
+    add_nav("shop.my_order_lines", _l("Orders to make"), audience="maker", order=72)
+    add_operator_link("shop.operator_orders", _l("Orders and refunds"), order=20)
+
+
+def _form_page(template: str, form, **context):
+    status = 400 if form.errors else 200
+    return render_template(template, form=form, **context), status
+
+
+def _whole_number(raw, message) -> int:
+    text = (raw or "").strip()
+    if not text.isdigit() or len(text) > 9:
+        raise DomainError(message)
+    return int(text)
+
+
+# Cart ----------------------------------------------------------------------------------
+
+@bp.route("/cart")
+def cart_page():
+    """What is in the cart, with today's prices."""
+    lines = cart.lines()
+    total = sum((line.line_total.amount for line in lines if line.on_sale), 0)
+    problems = [line for line in lines if not line.enough_stock]
+    return render_template("shop/cart.html", lines=lines, total=total, problems=problems,
+                           max_quantity=MAX_LINE_QUANTITY)
+
+
+@bp.route("/cart/add", methods=["POST"])
+def cart_add():
+    """Add a variant to the cart (from the product page or the live room)."""
+    variant_id = _whole_number(request.form.get("variant_id"), _("Choose which one you want"))
+    quantity = _whole_number(request.form.get("quantity", "1"),
+                             _("Quantity must be a whole number between 1 and %(max)d",
+                               max=MAX_LINE_QUANTITY))
+    if not 1 <= quantity <= MAX_LINE_QUANTITY:
+        raise DomainError(_("Quantity must be a whole number between 1 and %(max)d",
+                            max=MAX_LINE_QUANTITY))
+    live_session_id = _live_session(request.form.get("live_session_id"))
+    line = cart.add(variant_id, quantity, live_session_id)
+    flash(_("%(name)s is in your cart (%(quantity)d).", name=line.name,
+            quantity=line.quantity), "success")
+    return redirect(url_for("shop.cart_page"))
+
+
+def _live_session(raw) -> int | None:
+    if not raw or not str(raw).isdigit() or len(str(raw)) > 9:
+        return None
+    from livestream.models import LiveSession
+
+    return int(raw) if get_session().get(LiveSession, int(raw)) is not None else None
+
+
+@bp.route("/cart/update", methods=["POST"])
+def cart_update():
+    """Change the quantity of one line (0 removes it)."""
+    variant_id = _whole_number(request.form.get("variant_id"), _("That item is not in your cart."))
+    quantity = _whole_number(request.form.get("quantity"),
+                             _("Quantity must be a whole number between 0 and %(max)d",
+                               max=MAX_LINE_QUANTITY))
+    cart.set_quantity(variant_id, quantity)
+    flash(_("Your cart is updated."), "success")
+    return redirect(url_for("shop.cart_page"))
+
+
+@bp.route("/cart/remove", methods=["POST"])
+def cart_remove():
+    """Take one line out of the cart."""
+    variant_id = _whole_number(request.form.get("variant_id"), _("That item is not in your cart."))
+    cart.set_quantity(variant_id, 0)
+    flash(_("The item is removed from your cart."), "success")
+    return redirect(url_for("shop.cart_page"))
+
+
+# Checkout ------------------------------------------------------------------------------
+
+def _state() -> dict:
+    return dict(web_session.get(CHECKOUT_KEY) or {})
+
+
+def _save(**values) -> None:
+    state = _state()
+    state.update(values)
+    web_session[CHECKOUT_KEY] = state
+
+
+def _only_digital(lines) -> bool:
+    return bool(lines) and all(line.product and line.product.is_digital for line in lines)
+
+
+def _need_cart():
+    if not cart.lines():
+        flash(_("Your cart is empty."), "info")
+        return redirect(url_for("shop.cart_page"))
+    return None
+
+
+@bp.route("/checkout")
+def checkout_start():
+    """Start checking out."""
+    return redirect(url_for("shop.checkout_contact"))
+
+
+@bp.route("/checkout/contact", methods=["GET", "POST"])
+@form_view
+def checkout_contact():
+    """Who is buying."""
+    if (back := _need_cart()) is not None:
+        return back
+    state = _state()
+    form = ContactForm(data=state.get("contact") or (
+        {"name": current_user.display_name, "email": current_user.email,
+         "phone": current_user.phone} if current_user.is_authenticated else None))
+    if form.validate_on_submit():
+        _save(contact={"name": form.name.data.strip(), "email": form.email.data.strip(),
+                       "phone": (form.phone.data or "").strip() or None})
+        if _only_digital(cart.lines()):
+            _save(delivery={"method": DeliveryMethod.DIGITAL.value})
+            return redirect(url_for("shop.checkout_payment"))
+        return redirect(url_for("shop.checkout_delivery"))
+    return _form_page("shop/checkout_contact.html", form)
+
+
+@bp.route("/checkout/delivery", methods=["GET", "POST"])
+@form_view
+def checkout_delivery():
+    """Delivery to an address or pick-up at a sales point."""
+    if (back := _need_cart()) is not None:
+        return back
+    current = (_state().get("delivery") or {}).get("method")
+    form = DeliveryMethodForm(data={"method": current} if current else None)
+    if form.validate_on_submit():
+        if form.method.data == DeliveryMethod.PICKUP.value:
+            return redirect(url_for("shop.checkout_pickup"))
+        return redirect(url_for("shop.checkout_address"))
+    return _form_page("shop/checkout_delivery.html", form)
+
+
+@bp.route("/checkout/address", methods=["GET", "POST"])
+@form_view
+def checkout_address():
+    """A Chinese address: province, city, district, street, phone."""
+    if (back := _need_cart()) is not None:
+        return back
+    saved = _state().get("delivery") or {}
+    form = AddressForm(data=saved if saved.get("method") == "delivery" else None)
+    if form.validate_on_submit():
+        _save(delivery={"method": DeliveryMethod.DELIVERY.value,
+                        **{name: getattr(form, name).data.strip() for name in
+                           ("province", "city", "district", "street", "phone")}})
+        return redirect(url_for("shop.checkout_payment"))
+    return _form_page("shop/checkout_address.html", form)
+
+
+@bp.route("/checkout/pickup", methods=["GET", "POST"])
+@form_view
+def checkout_pickup():
+    """Which sales point."""
+    if (back := _need_cart()) is not None:
+        return back
+    saved = _state().get("delivery") or {}
+    form = PickupForm(data={"point": saved.get("point")} if saved.get("point") else None)
+    if form.validate_on_submit():
+        _save(delivery={"method": DeliveryMethod.PICKUP.value, "point": form.point.data})
+        return redirect(url_for("shop.checkout_payment"))
+    return _form_page("shop/checkout_pickup.html", form)
+
+
+@bp.route("/checkout/payment", methods=["GET", "POST"])
+@form_view
+def checkout_payment():
+    """How to pay: offline always, card when Stripe is on."""
+    if (back := _need_cart()) is not None:
+        return back
+    providers = available_providers()
+    current = _state().get("payment")
+    form = PaymentMethodForm(data={"method": current} if current else None,
+                             providers=providers)
+    if len(providers) == 1 and request.method == "GET" and not current:
+        form.method.data = providers[0].value
+    if form.validate_on_submit():
+        _save(payment=form.method.data)
+        return redirect(url_for("shop.checkout_check"))
+    return _form_page("shop/checkout_payment.html", form)
+
+
+def _missing_step():
+    state = _state()
+    if not state.get("contact"):
+        return url_for("shop.checkout_contact")
+    if not state.get("delivery"):
+        return url_for("shop.checkout_delivery")
+    if state.get("payment") not in {p.value for p in available_providers()}:
+        return url_for("shop.checkout_payment")
+    return None
+
+
+def _check_page(form, status=200, message=None):
+    lines = cart.lines()
+    total = sum(line.line_total.amount for line in lines if line.on_sale)
+    state = _state()
+    point = (state.get("delivery") or {}).get("point")
+    return render_template(
+        "shop/checkout_check.html", form=form, lines=lines, total=total, state=state,
+        pickup_name=PICKUP_POINTS.get(point) if point else None,
+        payment_label=ProviderName(state["payment"]).label, message=message,
+        has_errors=bool(message)), status
+
+
+@bp.route("/checkout/check")
+def checkout_check():
+    """Check your answers before placing the order."""
+    if (back := _need_cart()) is not None:
+        return back
+    if (missing := _missing_step()) is not None:
+        return redirect(missing)
+    form = PlaceOrderForm()
+    form.idempotency_key.data = secrets.token_urlsafe(24)
+    form.total_amount.data = str(sum(line.line_total.amount for line in cart.lines()))
+    return _check_page(form)
+
+
+@bp.route("/checkout/place", methods=["POST"])
+@form_view
+def checkout_place():
+    """Place the order: hold the stock, start the payment; one key, one order."""
+    form = PlaceOrderForm()
+    session = get_session()
+    if form.validate_on_submit():
+        done = session.get(OrderIdempotencyKey, form.idempotency_key.data)
+        if done is not None and done.order_id is not None:
+            from shop.models import Order
+
+            return _after_placing(session.get(Order, done.order_id))
+    if (back := _need_cart()) is not None:
+        return back
+    if (missing := _missing_step()) is not None:
+        return redirect(missing)
+    if form.errors:
+        return _check_page(form, 400)
+    lines = cart.lines()
+    total = sum(line.line_total.amount for line in lines if line.on_sale)
+    if form.total_amount.data != str(total):
+        form.idempotency_key.data = secrets.token_urlsafe(24)
+        form.total_amount.data = str(total)
+        return _check_page(form, 400, _("The total has changed since you checked it. Check "
+                                        "the new total and place the order again."))
+    state = _state()
+    contact = Contact(**state["contact"])
+    info = state["delivery"]
+    delivery = Delivery(
+        method=DeliveryMethod(info["method"]), province=info.get("province"),
+        city=info.get("city"), district=info.get("district"), street=info.get("street"),
+        pickup_point=info.get("point"),
+        pickup_point_name=str(PICKUP_POINTS[info["point"]]) if info.get("point") else None)
+    if delivery.method == DeliveryMethod.DELIVERY and info.get("phone"):
+        contact = Contact(contact.name, contact.email, contact.phone or info["phone"])
+    provider = get_provider(state["payment"])
+    offline = provider.name == ProviderName.OFFLINE
+
+    def before_stock(order):
+        # Local writes go before the stock update (it holds the row lock to commit);
+        # a card payment's call to Stripe goes after, once the stock is ours.
+        if offline:
+            provider.start(session=session, order=order)
+        mails.order_placed(session=session, order=order)
+
+    order, created = place_order(
+        session=session, lines=cart.wanted_lines(), contact=contact, delivery=delivery,
+        provider=provider.name, idempotency_key=form.idempotency_key.data,
+        hold_minutes=payments.hold_minutes(),
+        user_id=current_user.id if current_user.is_authenticated else None,
+        locale=current_locale_name(), before_stock=before_stock)
+    if created:
+        if not offline:
+            provider.start(session=session, order=order)
+        cart.clear()
+        web_session.pop(CHECKOUT_KEY, None)
+    return _after_placing(order)
+
+
+def _after_placing(order):
+    web_session.setdefault("my_orders", [])
+    if order.public_token not in web_session["my_orders"]:
+        web_session["my_orders"] = (web_session["my_orders"] + [order.public_token])[-20:]
+    if order.payment_provider == ProviderName.STRIPE:
+        return redirect(url_for("shop.order_pay", token=order.public_token))
+    return redirect(url_for("shop.order_page", token=order.public_token, placed=1))
+
+
+from shop import operator_views, order_views, webhook_views  # noqa: E402, F401
+
+
+@bp.app_template_global("shop_status_label")
+def shop_status_label(value: str) -> str:
+    """A stored status value shown in the reader's language."""
+    from shop.models import STATUS_LABELS
+
+    for member, label in STATUS_LABELS.items():
+        if member.value == value:
+            return str(label)
+    return value

@@ -1,0 +1,191 @@
+"""The cart: in the session for guests, in `cart_item` for signed-in shoppers.
+
+A guest's cart is merged into their account when they sign in. Prices are never kept
+in the cart: every page reads them again from the catalog.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import session as web_session
+from flask_babel import gettext as _
+from flask_login import current_user, user_logged_in
+from sqlmodel import Session, select
+
+from catalog.models import Product, ProductVariant
+from core.db import get_session
+from core.errors import DomainError, NotFound
+from core.money import Money
+from shop.models import CartItem
+from shop.orders import MAX_LINE_QUANTITY, WantedLine, load_sellable
+
+SESSION_KEY = "cart"
+
+
+@dataclass
+class CartLine:
+    """A cart line with today's price and stock."""
+
+    variant: ProductVariant
+    product: Product | None
+    quantity: int
+    live_session_id: int | None
+    on_sale: bool
+
+    @property
+    def line_total(self) -> Money:
+        return self.variant.price * self.quantity
+
+    @property
+    def name(self) -> str:
+        title = self.product.title if self.product else self.variant.sku
+        return f"{title} ({self.variant.name})" if self.variant.name else title
+
+    @property
+    def enough_stock(self) -> bool:
+        return self.on_sale and self.variant.stock >= self.quantity
+
+
+def _raw() -> dict[int, tuple[int, int | None]]:
+    """variant id -> (quantity, live session id) from wherever this cart lives."""
+    if current_user.is_authenticated:
+        rows = get_session().exec(select(CartItem).where(CartItem.user_id == current_user.id)
+                                  .order_by(CartItem.id)).all()
+        return {row.variant_id: (row.quantity, row.live_session_id) for row in rows}
+    raw = web_session.get(SESSION_KEY) or {}
+    result = {}
+    for key, value in raw.items():
+        if str(key).isdigit() and isinstance(value, list) and len(value) == 2:
+            result[int(key)] = (int(value[0]), value[1])
+    return result
+
+
+def _store(variant_id: int, quantity: int, live_session_id: int | None) -> None:
+    if current_user.is_authenticated:
+        session = get_session()
+        row = session.exec(select(CartItem).where(CartItem.user_id == current_user.id,
+                                                  CartItem.variant_id == variant_id)).first()
+        if quantity <= 0:
+            if row is not None:
+                session.delete(row)
+        elif row is None:
+            session.add(CartItem(user_id=current_user.id, variant_id=variant_id,
+                                 quantity=quantity, live_session_id=live_session_id))
+        else:
+            row.quantity = quantity
+            row.live_session_id = live_session_id or row.live_session_id
+            session.add(row)
+        session.flush()
+        return
+    raw = dict(web_session.get(SESSION_KEY) or {})
+    if quantity <= 0:
+        raw.pop(str(variant_id), None)
+    else:
+        raw[str(variant_id)] = [quantity, live_session_id]
+    web_session[SESSION_KEY] = raw
+
+
+def lines() -> list[CartLine]:
+    """The cart with today's prices; lines no longer on sale are marked, not dropped."""
+    raw = _raw()
+    if not raw:
+        return []
+    session = get_session()
+    sellable = load_sellable(session, list(raw))
+    result = []
+    for variant_id, (quantity, live_session_id) in raw.items():
+        if variant_id in sellable:
+            variant, product = sellable[variant_id]
+            result.append(CartLine(variant, product, quantity, live_session_id, True))
+        else:
+            variant = session.get(ProductVariant, variant_id)
+            if variant is None:
+                _store(variant_id, 0, None)
+                continue
+            product = session.get(Product, variant.product_id)
+            result.append(CartLine(variant, product, quantity, live_session_id, False))
+    return result
+
+
+def count() -> int:
+    """How many items are in the cart."""
+    return sum(q for q, _ls in _raw().values())
+
+
+def add(variant_id: int, quantity: int, live_session_id: int | None = None) -> CartLine:
+    """Add to the cart, checked against what is on sale and in stock."""
+    sellable = load_sellable(get_session(), [variant_id])
+    if variant_id not in sellable:
+        raise NotFound(_("That product is not on sale."))
+    variant, product = sellable[variant_id]
+    current = _raw().get(variant_id, (0, None))[0]
+    wanted = current + quantity
+    _check_quantity(variant, wanted)
+    _store(variant_id, wanted, live_session_id)
+    return CartLine(variant, product, wanted, live_session_id, True)
+
+
+def set_quantity(variant_id: int, quantity: int) -> None:
+    """Change a line's quantity (0 removes it)."""
+    raw = _raw()
+    if variant_id not in raw:
+        raise NotFound(_("That item is not in your cart."))
+    if quantity > 0:
+        sellable = load_sellable(get_session(), [variant_id])
+        if variant_id not in sellable:
+            raise DomainError(_("That product is no longer on sale. Remove it from your cart."))
+        _check_quantity(sellable[variant_id][0], quantity)
+    _store(variant_id, quantity, raw[variant_id][1])
+
+
+def _check_quantity(variant: ProductVariant, quantity: int) -> None:
+    if quantity > MAX_LINE_QUANTITY:
+        raise DomainError(_("You can buy up to %(max)d of one item at a time",
+                            max=MAX_LINE_QUANTITY))
+    if quantity > variant.stock:
+        if variant.stock <= 0:
+            raise DomainError(_("Sorry, this is sold out"), code="sold_out")
+        raise DomainError(_("Only %(left)d left in stock", left=variant.stock), code="sold_out")
+
+
+def clear() -> None:
+    """Empty the cart (after an order is placed)."""
+    if current_user.is_authenticated:
+        session = get_session()
+        for row in session.exec(select(CartItem).where(CartItem.user_id == current_user.id)):
+            session.delete(row)
+        session.flush()
+    web_session.pop(SESSION_KEY, None)
+
+
+def wanted_lines() -> list[WantedLine]:
+    """The cart as lines to order."""
+    return [WantedLine(vid, q, ls) for vid, (q, ls) in sorted(_raw().items())]
+
+
+def merge_guest_cart(*, session: Session, user_id: int, guest: dict) -> None:
+    """Add a guest cart to the account's cart (quantities add up, capped)."""
+    for key, value in guest.items():
+        if not (str(key).isdigit() and isinstance(value, list) and len(value) == 2):
+            continue
+        variant_id, quantity = int(key), int(value[0])
+        if session.get(ProductVariant, variant_id) is None:
+            continue
+        row = session.exec(select(CartItem).where(CartItem.user_id == user_id,
+                                                  CartItem.variant_id == variant_id)).first()
+        if row is None:
+            row = CartItem(user_id=user_id, variant_id=variant_id, quantity=0,
+                           live_session_id=value[1])
+        row.quantity = min(MAX_LINE_QUANTITY, row.quantity + quantity)
+        session.add(row)
+    session.flush()
+
+
+def _on_login(_app, user, **_extra) -> None:
+    guest = web_session.pop(SESSION_KEY, None)
+    if guest:
+        merge_guest_cart(session=get_session(), user_id=user.id, guest=guest)
+
+
+user_logged_in.connect(_on_login)

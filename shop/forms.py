@@ -1,0 +1,105 @@
+"""Checkout and order forms, with messages that say what to do (the GOV.UK pattern)."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from wtforms import BooleanField, EmailField, HiddenField, RadioField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
+
+from accounts.forms import email_format, mobile_format
+from core.forms import Form
+from core.money import Money, MoneyError
+from shop.models import STATUS_LABELS, DeliveryMethod, ProviderName
+from shop.pickup import PICKUP_POINTS
+
+
+def _required(message):
+    return DataRequired(message)
+
+
+class ContactForm(Form):
+    name = StringField(_l("Your name"), validators=[
+        _required(_l("Enter your name")),
+        Length(max=60, message=_l("Name must be 60 characters or fewer"))])
+    email = EmailField(_l("Email address"), validators=[
+        _required(_l("Enter your email address")),
+        Length(max=320, message=_l("Email address must be 320 characters or fewer")),
+        email_format])
+    phone = StringField(_l("Mobile number"), validators=[Optional(), mobile_format])
+
+
+class DeliveryMethodForm(Form):
+    method = RadioField(_l("How do you want to get your order?"), choices=[
+        SelectChoice(DeliveryMethod.DELIVERY.value, STATUS_LABELS[DeliveryMethod.DELIVERY]),
+        SelectChoice(DeliveryMethod.PICKUP.value, STATUS_LABELS[DeliveryMethod.PICKUP]),
+    ], validators=[_required(_l("Choose delivery or pick-up"))])
+
+
+class AddressForm(Form):
+    province = StringField(_l("Province"), validators=[
+        _required(_l("Enter the province")), Length(max=30, message=_l(
+            "Province must be 30 characters or fewer"))])
+    city = StringField(_l("City"), validators=[
+        _required(_l("Enter the city")), Length(max=30, message=_l(
+            "City must be 30 characters or fewer"))])
+    district = StringField(_l("District"), validators=[
+        _required(_l("Enter the district")), Length(max=30, message=_l(
+            "District must be 30 characters or fewer"))])
+    street = StringField(_l("Street address"), validators=[
+        _required(_l("Enter the street, building and room number")),
+        Length(max=200, message=_l("Street address must be 200 characters or fewer"))])
+    phone = StringField(_l("Mobile number for the courier"), validators=[
+        _required(_l("Enter a mobile number for the courier")), mobile_format])
+
+
+class PickupForm(Form):
+    point = RadioField(_l("Where will you pick up your order?"),
+                       choices=[SelectChoice(k, v) for k, v in PICKUP_POINTS.items()],
+                       validators=[_required(_l("Choose where to pick up your order"))])
+
+
+class PaymentMethodForm(Form):
+    method = RadioField(_l("How do you want to pay?"),
+                        validators=[_required(_l("Choose how to pay"))])
+
+    def __init__(self, *args, providers=(ProviderName.OFFLINE,), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.method.choices = [SelectChoice(p.value, STATUS_LABELS[p]) for p in providers]
+
+
+class PlaceOrderForm(Form):
+    idempotency_key = HiddenField(validators=[
+        DataRequired(_l("This checkout has expired. Please check your answers again.")),
+        Regexp(r"^[A-Za-z0-9_-]{16,64}$",
+               message=_l("This checkout has expired. Please check your answers again."))])
+    total_amount = HiddenField()
+
+
+def money_amount(form, field):
+    """A positive amount like 12.50."""
+    try:
+        field.money = Money.parse(field.data or "")
+    except MoneyError as exc:
+        raise ValidationError(_l("Enter an amount like 12.50")) from exc
+    if field.money.amount <= 0:
+        raise ValidationError(_l("Refund amount must be more than ¥0.00"))
+
+
+class RefundForm(Form):
+    amount = StringField(_l("Amount to refund, in yuan"), validators=[
+        _required(_l("Enter the amount to refund")), Length(max=20), money_amount])
+    reason = StringField(_l("Reason"), validators=[
+        _required(_l("Enter the reason for the refund")),
+        Length(max=300, message=_l("Reason must be 300 characters or fewer"))])
+    restock = BooleanField(_l("Put the goods back in stock"))
+
+
+class ShipForm(Form):
+    tracking_number = StringField(_l("Tracking number"), validators=[
+        _required(_l("Enter the tracking number")),
+        Length(max=60, message=_l("Tracking number must be 60 characters or fewer"))])
+
+
+class ConfirmForm(Form):
+    """A button with nothing to fill in (mark paid, picked up, cancel)."""

@@ -1,0 +1,96 @@
+"""Order mail in the buyer's language, saved to the outbox with the change it reports."""
+
+from __future__ import annotations
+
+from flask import current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlmodel import Session
+
+from core.mail import OutboxMail
+from core.money import Money
+from shop.models import Order
+
+
+def order_link(order: Order) -> str:
+    """The secret link a buyer follows their order by."""
+    return f"{current_app.config['BASE_URL']}/orders/{order.public_token}"
+
+
+def _send(session: Session, order: Order, subject_and_lines) -> None:
+    with force_locale(order.locale):
+        subject, lines = subject_and_lines()
+        body = "\n\n".join([_("Hello %(name)s,", name=order.contact_name), *lines,
+                            _("See your order at any time: %(link)s", link=order_link(order)),
+                            _("Thank you for buying from Gongfang Live.")])
+        queue_order_mail(session=session, to=order.email, subject=str(subject),
+                         body=body + "\n")
+
+
+def queue_order_mail(*, session: Session, to: str, subject: str, body: str) -> OutboxMail:
+    """Save a message in the outbox, in the order's transaction; the job sends it.
+
+    Unlike core.mail.queue_mail there is no send inside the commit: that would take a
+    second pool connection (and on SQLite two more write transactions) while the
+    request still holds its first, and in a rush of buyers every request would wait
+    on another's. The `send_outbox` job sends it within half a minute, with retries.
+    """
+    mail = OutboxMail(to_address=to, subject=subject, body_text=body)
+    session.add(mail)
+    session.flush()
+    return mail
+
+
+def _total(order: Order, amount: int | None = None) -> str:
+    return Money(order.total_amount if amount is None else amount, order.currency).format(
+        order.locale)
+
+
+def order_placed(*, session: Session, order: Order) -> None:
+    """We have your order (and how to pay if it is offline)."""
+    def build():
+        lines = [_("We have your order %(number)s for %(total)s.", number=order.number,
+                   total=_total(order))]
+        if order.payment_provider.value == "offline":
+            lines.append(_("Pay at pick-up or by bank transfer, quoting %(number)s. We keep "
+                           "your goods for you until we hear from you.", number=order.number))
+        return _("Order %(number)s received", number=order.number), lines
+    _send(session, order, build)
+
+
+def order_paid(*, session: Session, order: Order) -> None:
+    """Your payment arrived."""
+    def build():
+        return (_("Order %(number)s is paid", number=order.number),
+                [_("We have received %(total)s for order %(number)s.", total=_total(order),
+                   number=order.number)])
+    _send(session, order, build)
+
+
+def order_fulfilled(*, session: Session, order: Order) -> None:
+    """Shipped (with tracking number) or picked up."""
+    def build():
+        status = order.fulfilment_status.label
+        lines = [_("Order %(number)s: %(status)s.", number=order.number, status=status)]
+        if order.tracking_number:
+            lines.append(_("Tracking number: %(tracking)s", tracking=order.tracking_number))
+        return _("Order %(number)s: %(status)s", number=order.number, status=status), lines
+    _send(session, order, build)
+
+
+def order_cancelled(*, session: Session, order: Order) -> None:
+    """The order was cancelled (not paid in time, or by request)."""
+    def build():
+        return (_("Order %(number)s is cancelled", number=order.number),
+                [_("Order %(number)s is cancelled and nothing was charged.",
+                   number=order.number)])
+    _send(session, order, build)
+
+
+def order_refunded(*, session: Session, order: Order, amount: int) -> None:
+    """Money was given back."""
+    def build():
+        return (_("Refund for order %(number)s", number=order.number),
+                [_("We have refunded %(amount)s for order %(number)s.",
+                   amount=_total(order, amount), number=order.number)])
+    _send(session, order, build)

@@ -1,0 +1,119 @@
+"""Payment providers behind one interface: offline (always on) and Stripe (with keys)."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import stripe
+from flask import current_app
+from flask_babel import gettext as _
+from sqlmodel import Session
+
+from core.errors import DomainError
+from shop.models import Order, Payment, ProviderName
+
+
+class PaymentProvider(Protocol):
+    """What every provider does: start paying for an order, and give money back."""
+
+    name: ProviderName
+
+    def start(self, *, session: Session, order: Order) -> Payment:
+        """Create the payment record (and the provider's side of it)."""
+
+    def refund(self, *, payment: Payment, amount: int, refund_key: str) -> str | None:
+        """Return `amount` to the payer; the provider's refund id, or None if recorded."""
+
+
+class ProviderError(DomainError):
+    """The payment provider said no or could not be reached."""
+
+    status_code = 502
+    code = "provider_error"
+
+
+class OfflineProvider:
+    """Pay at pick-up or by bank transfer; an operator confirms the money arrived."""
+
+    name = ProviderName.OFFLINE
+
+    def start(self, *, session: Session, order: Order) -> Payment:
+        payment = Payment(order_id=order.id, provider=self.name, amount=order.total_amount,
+                          currency=order.currency)
+        session.add(payment)
+        session.flush()
+        return payment
+
+    def refund(self, *, payment: Payment, amount: int, refund_key: str) -> str | None:
+        return None  # handed back in cash or by transfer; we record it
+
+
+class StripeProvider:
+    """Stripe PaymentIntents, confirmed in the browser with the Card Element."""
+
+    name = ProviderName.STRIPE
+
+    def __init__(self, config) -> None:
+        base = config.get("STRIPE_API_BASE")
+        self.client = stripe.StripeClient(
+            config["STRIPE_SECRET_KEY"],
+            base_addresses={"api": base} if base else {},
+            max_network_retries=2,
+        )
+        self.publishable_key = config["STRIPE_PUBLISHABLE_KEY"]
+        self.js_url = config["STRIPE_JS_URL"]
+
+    def start(self, *, session: Session, order: Order) -> Payment:
+        try:
+            intent = self.client.v1.payment_intents.create(
+                params={"amount": order.total_amount, "currency": order.currency.lower(),
+                        "payment_method_types": ["card"],
+                        "metadata": {"order_number": order.number}},
+                options={"idempotency_key": f"gf-order-{order.public_token}"})
+        except stripe.StripeError as exc:
+            raise ProviderError(_("Card payments are not available right now. Choose "
+                                  "another way to pay or try again later.")) from exc
+        payment = Payment(order_id=order.id, provider=self.name, amount=order.total_amount,
+                          currency=order.currency, provider_reference=intent.id)
+        session.add(payment)
+        session.flush()
+        return payment
+
+    def retrieve(self, reference: str):
+        """The PaymentIntent as Stripe has it now."""
+        return self.client.v1.payment_intents.retrieve(reference)
+
+    def cancel(self, reference: str) -> None:
+        """Stop an unpaid PaymentIntent so it can no longer be paid."""
+        self.client.v1.payment_intents.cancel(reference)
+
+    def refund(self, *, payment: Payment, amount: int, refund_key: str) -> str | None:
+        try:
+            refund = self.client.v1.refunds.create(
+                params={"payment_intent": payment.provider_reference, "amount": amount},
+                options={"idempotency_key": refund_key})
+        except stripe.StripeError as exc:
+            raise ProviderError(_("The card refund did not go through: %(reason)s",
+                                  reason=getattr(exc, "user_message", None) or
+                                  type(exc).__name__)) from exc
+        return refund.id
+
+
+def stripe_enabled() -> bool:
+    """True when the three Stripe keys are set."""
+    return bool(current_app.config.get("STRIPE_SECRET_KEY"))
+
+
+def get_provider(name: ProviderName | str) -> PaymentProvider:
+    """The provider called `name`, if it is on."""
+    name = ProviderName(name)
+    if name == ProviderName.STRIPE:
+        if not stripe_enabled():
+            raise DomainError(_("Card payments are not available. Choose another way to pay."))
+        return StripeProvider(current_app.config)
+    return OfflineProvider()
+
+
+def available_providers() -> list[ProviderName]:
+    """The ways to pay that are on, offline first."""
+    return [ProviderName.OFFLINE] + ([ProviderName.STRIPE] if stripe_enabled() else [])

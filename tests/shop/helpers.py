@@ -1,0 +1,62 @@
+"""Helpers to build a shop and place orders through the real services."""
+
+from __future__ import annotations
+
+import secrets
+
+from sqlmodel import select
+
+from accounts.models import Role
+from catalog.models import ProductVariant
+from shop.models import DeliveryMethod, Order, Payment, ProviderName
+from shop.orders import Contact, Delivery, WantedLine, place_order
+from shop.providers import get_provider
+from tests.factories import make_product, make_user, make_workshop
+
+CONTACT = Contact(name="王小明", email="buyer@example.cn", phone="13812345678")
+PICKUP = Delivery(method=DeliveryMethod.PICKUP, pickup_point="metro-gulou",
+                  pickup_point_name="Gulou")
+
+
+def make_shop(session, *, stock=10, price=5000, products=1, digital=False):
+    """A workshop with two makers and `products` published products."""
+    makers = [make_user(session, roles=(Role.MAKER,)) for _ in range(2)]
+    workshop = make_workshop(session, makers=makers)
+    items = []
+    for _ in range(products):
+        product = make_product(session, workshop=workshop, makers=makers, stock=stock,
+                               price=price)
+        product.is_digital = digital
+        session.add(product)
+        variant = session.exec(select(ProductVariant).where(
+            ProductVariant.product_id == product.id)).one()
+        items.append((product, variant))
+    session.flush()
+    return {"makers": makers, "workshop": workshop, "items": items}
+
+
+def place(session, lines, *, provider=ProviderName.OFFLINE, key=None, user_id=None,
+          locale="zh_Hans_CN", contact=CONTACT, delivery=PICKUP):
+    """Place an order as checkout does (order, holds, payment record)."""
+    wanted = [WantedLine(variant_id, quantity) for variant_id, quantity in lines]
+    order, created = place_order(
+        session=session, lines=wanted, contact=contact, delivery=delivery, provider=provider,
+        idempotency_key=key or secrets.token_urlsafe(24), hold_minutes=15, user_id=user_id,
+        locale=locale)
+    if created:
+        get_provider(provider).start(session=session, order=order)
+    return order
+
+
+def stock_of(session, variant_id):
+    session.expire_all()
+    return session.get(ProductVariant, variant_id).stock
+
+
+def payment_of(session, order_id):
+    return session.exec(select(Payment).where(Payment.order_id == order_id)).one()
+
+
+def reload(session, order_id):
+    session.expire_all()
+    return session.get(Order, order_id)
