@@ -217,3 +217,19 @@ db = Database()
 def get_session() -> Session:
     """The session of the current request."""
     return db.session()
+
+
+# Made by raw SQL in migrations for each database's full-text engine, not by the
+# models: autogenerate and the schema check leave them alone.
+UNMANAGED_SCHEMA_OBJECTS = {
+    ("table", "product_fts"),
+    ("column", "tokens"),
+    ("index", "ix_product_search_document_tokens"),
+}
+
+
+def include_in_schema_comparison(obj, name, type_, reflected, compare_to) -> bool:
+    """Alembic's include_object: skip the search engine's own tables, columns, indexes."""
+    if type_ == "table" and name and name.startswith("product_fts"):
+        return False
+    return (type_, name) not in UNMANAGED_SCHEMA_OBJECTS

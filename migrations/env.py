@@ -9,7 +9,7 @@ from sqlmodel import SQLModel
 
 import models_registry  # noqa: F401  (imports every package's models)
 from core.config import normalise_database_url
-from core.db import UTCDateTime, make_engine
+from core.db import UTCDateTime, include_in_schema_comparison, make_engine
 
 config = context.config
 target_metadata = SQLModel.metadata
@@ -32,7 +32,8 @@ def _render_item(type_, obj, autogen_context):
 
 def run_migrations_offline() -> None:
     context.configure(url=_database_url(), target_metadata=target_metadata,
-                      literal_binds=True, render_as_batch=True, render_item=_render_item)
+                      literal_binds=True, render_as_batch=True, render_item=_render_item,
+                      include_object=include_in_schema_comparison)
     with context.begin_transaction():
         context.run_migrations()
 
@@ -51,7 +52,8 @@ def run_migrations_online() -> None:
 def _run(connection) -> None:
     context.configure(connection=connection, target_metadata=target_metadata,
                       render_as_batch=connection.dialect.name == "sqlite",
-                      render_item=_render_item, compare_type=True)
+                      render_item=_render_item, compare_type=True,
+                      include_object=include_in_schema_comparison)
     with context.begin_transaction():
         context.run_migrations()
 

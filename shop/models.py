@@ -79,7 +79,7 @@ class HoldStatus(enum.StrEnum):
 
 
 STATUS_LABELS = {
-    OrderStatus.OPEN: _l("Open"),
+    OrderStatus.OPEN: _l("In progress"),
     OrderStatus.CANCELLED: _l("Cancelled"),
     OrderStatus.COMPLETED: _l("Completed"),
     PaymentStatus.PENDING: _l("Waiting for payment"),

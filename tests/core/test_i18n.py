@@ -67,3 +67,23 @@ def test_registration_keeps_a_valid_language_only(client, db_session):
     assert response.status_code == 302
     with db_session(write=False) as session:
         assert session.exec(select(User.locale)).one() == "zh_Hans_CN"
+
+
+def test_a_string_shared_by_packages_reads_the_same_everywhere():
+    """Flask-Babel merges the packages' catalogs, so one msgid can only have one Chinese;
+    two different translations would make the page depend on merge order."""
+    from babel.messages.pofile import read_po
+
+    from core.i18n import TRANSLATION_PACKAGES
+    from core.translations_tool import po_path
+
+    seen: dict[str, set[str]] = {}
+    for package in TRANSLATION_PACKAGES:
+        path = po_path(package)
+        if not path.exists():
+            continue
+        with path.open("rb") as handle:
+            for message in read_po(handle):
+                if message.id and message.string and isinstance(message.id, str):
+                    seen.setdefault(message.id, set()).add(message.string)
+    assert {k: v for k, v in seen.items() if len(v) > 1} == {}

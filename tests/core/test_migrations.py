@@ -14,7 +14,7 @@ from sqlmodel import SQLModel
 
 import models_registry  # noqa: F401
 from core.cli import alembic_config
-from core.db import make_engine
+from core.db import include_in_schema_comparison, make_engine
 
 
 def _upgrade_and_compare(url: str, tmp_path):
@@ -30,7 +30,8 @@ def _upgrade_and_compare(url: str, tmp_path):
     engine = make_engine(app.config["DATABASE_URL"])
     try:
         with engine.connect() as connection:
-            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            context = MigrationContext.configure(connection, opts={
+                "compare_type": True, "include_object": include_in_schema_comparison})
             differences = compare_metadata(context, SQLModel.metadata)
             applied = set(context.get_current_heads())
             tables = set(sa.inspect(connection).get_table_names())
