@@ -1,7 +1,8 @@
 """Benchmark: a maker with 100,000 ledger entries; time the dashboard queries (p50/p95).
 
     DATABASE_URL=sqlite:////tmp/bench.db .venv/bin/python -m bench.income_dashboard
-    DATABASE_URL=postgresql://postgres@127.0.0.1:5432/bench .venv/bin/python -m bench.income_dashboard
+    DATABASE_URL=postgresql://postgres@127.0.0.1:5432/bench \
+        .venv/bin/python -m bench.income_dashboard
 
 The database is migrated first; the entries are bulk-inserted once (found again by key).
 Measures `shop.income_queries.dashboard` plus rendering the page through the test client.
@@ -41,7 +42,8 @@ def main() -> None:
             maker = session.exec(sa.select(User).where(User.email == email)).scalars().first()
             if maker is None:
                 maker = services.register_user(session=session, email=email,
-                                               password="bench password 1", display_name="基准",
+                                               password="bench password 1",  # noqa: S106
+                                               display_name="基准",
                                                roles=(Role.MAKER,))
             maker_id = maker.id
             have = session.exec(sa.select(sa.func.count()).select_from(LedgerEntry).where(
