@@ -65,6 +65,9 @@ def main() -> None:
                 for start in range(0, len(rows), 5000):
                     session.execute(sa.insert(LedgerEntry), rows[start:start + 5000])
         from shop import income_queries as q
+        from shop.income_jobs import make_statements
+
+        make_statements(q.previous_month(q.this_month()))  # as the monthly job does
 
         timings_query, timings_page = [], []
         client = app.test_client()

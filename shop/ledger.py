@@ -145,7 +145,7 @@ def credit_paid_order(*, session: Session, order: Order) -> int:
         makers[share.order_line_id].append((share.maker_id, share.share_basis_points))
     lines = [SoldLine(key=f"line:{r.id}", amount=Money(r.line_total_amount, r.currency),
                       quantity=r.quantity, product_id=r.product_id, workshop_id=r.workshop_id,
-                      description=f"{r.product_name} {r.variant_name}".strip(),
+                      description=r.product_name,
                       makers=makers[r.id]) for r in rows]
     by_id = {f"line:{r.id}": r for r in rows}
 
@@ -258,6 +258,37 @@ def available_balance(session: Session, maker_id: int, now: datetime | None = No
     now = now or utcnow()
     return int(session.exec(select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(
         LedgerEntry.maker_id == maker_id, LedgerEntry.available_at <= now)).one())
+
+
+def balances(session: Session, maker_id: int, now: datetime | None = None) -> tuple[int, int]:
+    """(available now, everything owed), as sums of entries.
+
+    Long histories start from the latest monthly statement's closing figure (itself a
+    sum of the entries before the month ended; entries are append-only and dated when
+    written, so it never changes) and add the entries since; money still on hold is the
+    small sum of entries whose `available_at` is in the future.
+    """
+    from shop.income_queries import month_period
+    from shop.ledger_models import MonthlyStatement
+
+    now = now or utcnow()
+    base, since = 0, None
+    latest = session.exec(select(MonthlyStatement).where(
+        MonthlyStatement.maker_id == maker_id).order_by(MonthlyStatement.month.desc())
+        .limit(1)).first()
+    if latest is not None:
+        year, month = (int(part) for part in latest.month.split("-"))
+        end = month_period(year, month).end
+        if end <= now and latest.created_at >= end:  # made after the month had closed
+            base, since = latest.closing_amount, end
+    query = select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(
+        LedgerEntry.maker_id == maker_id)
+    if since is not None:
+        query = query.where(LedgerEntry.occurred_at >= since)
+    total = base + int(session.exec(query).one())
+    held = int(session.exec(select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(
+        LedgerEntry.maker_id == maker_id, LedgerEntry.available_at > now)).one())
+    return total - held, total
 
 
 def total_balance(session: Session, maker_id: int) -> int:

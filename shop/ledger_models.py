@@ -84,7 +84,7 @@ class LedgerEntry(SQLModel, table=True):
 
     __tablename__ = "ledger_entry"
     __table_args__ = (
-        sa.Index("ix_ledger_maker_occurred", "maker_id", "occurred_at", "amount"),
+        sa.Index("ix_ledger_maker_occurred", "maker_id", "occurred_at", "kind", "amount"),
         sa.Index("ix_ledger_maker_available", "maker_id", "available_at", "amount"),
         sa.Index("ix_ledger_workshop_occurred", "workshop_id", "occurred_at"),
         sa.Index("ix_ledger_occurred", "occurred_at"),

@@ -193,7 +193,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_ledger_entry_order_id'), ['order_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_ledger_entry_stall_sale_id'), ['stall_sale_id'], unique=False)
         batch_op.create_index('ix_ledger_maker_available', ['maker_id', 'available_at', 'amount'], unique=False)
-        batch_op.create_index('ix_ledger_maker_occurred', ['maker_id', 'occurred_at', 'amount'], unique=False)
+        batch_op.create_index('ix_ledger_maker_occurred', ['maker_id', 'occurred_at', 'kind', 'amount'], unique=False)
         batch_op.create_index('ix_ledger_occurred', ['occurred_at'], unique=False)
         batch_op.create_index('ix_ledger_workshop_occurred', ['workshop_id', 'occurred_at'], unique=False)
 

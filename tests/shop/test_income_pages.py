@@ -27,16 +27,20 @@ def world(app, db_session):
                                     is_coordinator=True)
         operator = make_user(session, roles=(Role.OPERATOR,))
         stranger = make_user(session, roles=(Role.SHOPPER,))
+    # One paid order per transaction: two order mails queued in one transaction wait
+    # 30 s on SQLite's lock in core.mail's after-commit delivery (reported to the lead).
+    with db_session() as session:
         paid_order(session, [(a["variant"].id, 2)])
+    with db_session() as session:
         paid_order(session, [(b["variant"].id, 1)])
-        return {"a": a, "b": b, "coordinator": coordinator, "operator": operator,
-                "stranger": stranger,
-                "ids": {k: v.id for k, v in (("a0", a["makers"][0]), ("a1", a["makers"][1]),
-                                             ("b0", b["makers"][0]))},
-                "emails": {"a0": a["makers"][0].email, "b0": b["makers"][0].email,
-                           "coordinator": coordinator.email, "operator": operator.email,
-                           "stranger": stranger.email},
-                "workshops": {"a": a["workshop"].id, "b": b["workshop"].id}}
+    return {"a": a, "b": b, "coordinator": coordinator, "operator": operator,
+            "stranger": stranger,
+            "ids": {k: v.id for k, v in (("a0", a["makers"][0]), ("a1", a["makers"][1]),
+                                         ("b0", b["makers"][0]))},
+            "emails": {"a0": a["makers"][0].email, "b0": b["makers"][0].email,
+                       "coordinator": coordinator.email, "operator": operator.email,
+                       "stranger": stranger.email},
+            "workshops": {"a": a["workshop"].id, "b": b["workshop"].id}}
 
 
 def test_maker_reads_their_month_in_plain_words(client, world):
@@ -111,6 +115,19 @@ def test_printable_statement_and_monthly_job(app, client, world, db_session):
         row = session.exec(select(MonthlyStatement).where(
             MonthlyStatement.maker_id == world["ids"]["a0"])).one()
         assert row.earned_amount == 14592 and row.closing_amount == 14592
+    # Balances start from the statement's closing figure and add what came after: the
+    # same as summing every entry.
+    from shop import ledger
+
+    with db_session() as session:
+        maker_id = world["ids"]["a0"]
+        operator_id = session.exec(select(LedgerEntry.id)).first()  # any id will do
+        later = utcnow() + timedelta(days=45)
+        ledger.adjust(session=session, maker_id=maker_id, amount=8, reason="测试",
+                      by_user_id=None, key=f"t-{operator_id}")
+        available, owed = ledger.balances(session, maker_id, later)
+        assert owed == ledger.total_balance(session, maker_id) == 14600
+        assert available == 14600
     assert run_job(app, "monthly_income_statements") == 0  # nothing ended yet this month
 
 

@@ -155,3 +155,22 @@ def test_stall_user_sees_only_their_own_stall(client, books, db_session):
     assert client.get("/operator/sales-points").status_code == 403
     with db_session() as session:
         assert session.exec(select(func.count()).select_from(SalesPoint)).one() == 2
+
+
+def test_balance_from_a_closed_statement_equals_the_full_sum(app, books, db_session):
+    from shop import ledger
+    from shop.income_queries import previous_month, this_month
+    from shop.ledger_models import MonthlyStatement
+
+    with db_session() as session:
+        # Last month's statement, made after it closed: the balance starts from it.
+        session.add(MonthlyStatement(maker_id=books["maker"],
+                                     month=previous_month(this_month()).month_key,
+                                     opening_amount=0, earned_amount=0, paid_out_amount=0,
+                                     closing_amount=0))
+        session.flush()
+        ledger.adjust(session=session, maker_id=books["maker"], amount=500,
+                      reason="补发", by_user_id=None, key="closed-statement")
+        available, owed = ledger.balances(session, books["maker"])
+        assert owed == ledger.total_balance(session, books["maker"]) == 10000
+        assert available == ledger.available_balance(session, books["maker"]) == 10000
