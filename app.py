@@ -52,10 +52,12 @@ def create_app(config: dict | None = None) -> Flask:
     from accounts.navigation import register_navigation as accounts_navigation
     from catalog.views import register_navigation as catalog_navigation
     from livestream.views import register_navigation as livestream_navigation
+    from shop.income_views import register_navigation as income_navigation
     from shop.views import register_navigation as shop_navigation
 
     catalog_navigation()
     shop_navigation()
+    income_navigation()
     accounts_navigation()
     livestream_navigation()
 
@@ -64,6 +66,7 @@ def create_app(config: dict | None = None) -> Flask:
     from catalog.views import bp as catalog_bp
     from core.views import bp as site_bp
     from livestream.views import bp as livestream_bp
+    from shop.income_routes import bp as income_bp
     from shop.views import bp as shop_bp
 
     app.register_blueprint(site_bp)
@@ -71,6 +74,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(operator_accounts_bp)
     app.register_blueprint(catalog_bp)
     app.register_blueprint(shop_bp)
+    app.register_blueprint(income_bp)
     app.register_blueprint(livestream_bp)
 
     cli.init_app(app)

@@ -7,4 +7,5 @@ import accounts.models  # noqa: F401
 import catalog.models  # noqa: F401
 import core.mail  # noqa: F401
 import livestream.models  # noqa: F401
+import shop.ledger_models  # noqa: F401
 import shop.models  # noqa: F401

@@ -23,3 +23,6 @@ def load_demo() -> None:
                                operator_email=DEMO_OPERATOR_EMAIL)
         products = load_catalog(session=session, people=people)
         load_livestream(session=session, people=people, products=products)
+        from shop.income_demo import load_income
+
+        load_income(session=session, people=people)

@@ -58,7 +58,8 @@ def import_job_modules() -> None:
     """Import each package's jobs module so its jobs register."""
     import importlib
 
-    for module in ("core.mail", "catalog.jobs", "shop.jobs", "livestream.jobs", "accounts.jobs"):
+    for module in ("core.mail", "catalog.jobs", "shop.jobs", "shop.income_jobs",
+                   "livestream.jobs", "accounts.jobs"):
         try:
             importlib.import_module(module)
         except ModuleNotFoundError as exc:

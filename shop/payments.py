@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 
 from catalog.models import Product, ProductVariant
 from core.db import utcnow
-from shop import mails
+from shop import ledger, mails
 from shop.history import record_change
 from shop.models import (
     DownloadGrant,
@@ -96,6 +96,7 @@ def mark_paid(*, session: Session, payment: Payment, amount: int, currency: str,
         set_fulfilment(session=session, order=order, to=FulfilmentStatus.DELIVERED,
                        by_system=by_system or "payment", notify=False)
     session.flush()
+    ledger.credit_paid_order(session=session, order=order)
     mails.order_paid(session=session, order=order)
     return True
 

@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 from catalog.models import ProductVariant
 from core.errors import Conflict, DomainError
 from core.money import Money
-from shop import mails
+from shop import ledger, mails
 from shop.history import record_change
 from shop.models import (
     DownloadGrant,
@@ -77,6 +77,7 @@ def refund_order(*, session: Session, order: Order, amount: int, reason: str,
                   by_user_id=by_user_id, note=f"{Money(amount, order.currency).format('en')} "
                   f"{reason}"[:300])
     session.flush()
+    ledger.reverse_refund(session=session, refund=refund)
     mails.order_refunded(session=session, order=order, amount=amount)
     return refund
 

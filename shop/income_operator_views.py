@@ -1,0 +1,257 @@
+"""Operators: payouts one by one and in monthly batches, corrections, platform fees, the
+impact report and sales points."""
+
+from __future__ import annotations
+
+import secrets
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlmodel import select
+from wtforms.fields.choices import SelectChoice
+
+from accounts.access import roles_required
+from accounts.models import Role, User, Workshop
+from catalog.models import Product
+from core.db import get_session
+from core.errors import DomainError, NotFound
+from core.forms import form_view
+from shop import income_queries as q
+from shop import ledger, payouts, sales_points
+from shop.income_access import parse_range
+from shop.income_exports import csv_response, yuan
+from shop.income_forms import (
+    AdjustmentForm,
+    BatchForm,
+    BatchPaidForm,
+    CommissionForm,
+    PayoutForm,
+    StallMemberForm,
+)
+from shop.income_views import bp
+from shop.ledger_models import CommissionRule, PayoutBatch, SalesPoint
+
+
+def _maker_id(raw) -> int:
+    text = str(raw or "").strip()
+    if not text.isdigit() or len(text) > 9:
+        raise NotFound(_("We could not find that maker."))
+    return int(text)
+
+
+def _payouts_page(status=200, **forms):
+    session = get_session()
+    due = payouts.makers_due(session)
+    names = dict(session.exec(select(User.id, User.display_name).where(
+        User.id.in_([m for m, _a in due] or [0]))).all())
+    batches = session.exec(select(PayoutBatch).order_by(PayoutBatch.id.desc()).limit(24)).all()
+    forms.setdefault("payout_form", PayoutForm(prefix="pay"))
+    forms.setdefault("adjust_form", AdjustmentForm(prefix="adjust"))
+    forms.setdefault("batch_form", BatchForm(prefix="batch"))
+    if not forms["batch_form"].month.data:
+        forms["batch_form"].month.data = q.this_month().month_key
+    return render_template("shop/income/operator_payouts.html", due=due, names=names,
+                           batches=batches, month=q.this_month().month_key,
+                           **forms), status
+
+
+@bp.route("/operator/payouts")
+@roles_required(Role.OPERATOR)
+def operator_payouts():
+    """Makers due money now, the payout batches, and forms to pay or correct."""
+    return _payouts_page()
+
+
+@bp.route("/operator/payouts/pay", methods=["POST"])
+@roles_required(Role.OPERATOR)
+@form_view
+def operator_pay():
+    form = PayoutForm(prefix="pay")
+    if form.validate_on_submit():
+        try:
+            payouts.pay_maker(session=get_session(), maker_id=_maker_id(form.maker_id.data),
+                              amount=form.amount.fen, method=form.method.data,
+                              reference=form.reference.data, by_user_id=current_user.id)
+        except DomainError as exc:
+            if exc.status_code == 404:
+                raise
+            form.amount.errors.append(exc.message)
+        else:
+            flash(_("The payout is recorded."), "success")
+            return redirect(url_for("income.operator_payouts"))
+    return _payouts_page(400, payout_form=form)
+
+
+@bp.route("/operator/payouts/adjust", methods=["POST"])
+@roles_required(Role.OPERATOR)
+@form_view
+def operator_adjust():
+    form = AdjustmentForm(prefix="adjust")
+    if form.validate_on_submit():
+        try:
+            ledger.adjust(session=get_session(), maker_id=_maker_id(form.maker_id.data),
+                          amount=form.amount.fen, reason=form.reason.data,
+                          by_user_id=current_user.id, key=secrets.token_hex(12))
+        except DomainError as exc:
+            if exc.status_code == 404:
+                raise
+            form.amount.errors.append(exc.message)
+        else:
+            flash(_("The correction is recorded."), "success")
+            return redirect(url_for("income.operator_payouts"))
+    return _payouts_page(400, adjust_form=form)
+
+
+@bp.route("/operator/payout-batches", methods=["POST"])
+@roles_required(Role.OPERATOR)
+@form_view
+def operator_create_batch():
+    form = BatchForm(prefix="batch")
+    if form.validate_on_submit():
+        try:
+            batch = payouts.create_batch(session=get_session(), month=form.month.data,
+                                         by_user_id=current_user.id)
+        except DomainError as exc:
+            form.month.errors.append(exc.message)
+        else:
+            return redirect(url_for("income.operator_batch", batch_id=batch.id))
+    return _payouts_page(400, batch_form=form)
+
+
+def _batch(batch_id: int) -> PayoutBatch:
+    batch = get_session().get(PayoutBatch, batch_id)
+    if batch is None:
+        raise NotFound()
+    return batch
+
+
+@bp.route("/operator/payout-batches/<int:batch_id>", methods=["GET", "POST"])
+@roles_required(Role.OPERATOR)
+@form_view
+def operator_batch(batch_id: int):
+    """One batch: every maker and amount; export for the bank; mark it paid."""
+    batch = _batch(batch_id)
+    form = BatchPaidForm()
+    status = 200
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                payouts.mark_batch_paid(session=get_session(), batch_id=batch.id,
+                                        reference=form.reference.data,
+                                        by_user_id=current_user.id)
+            except DomainError as exc:
+                form.reference.errors.append(exc.message)
+            else:
+                flash(_("Every payout in the batch is booked as paid."), "success")
+                return redirect(url_for("income.operator_batch", batch_id=batch.id))
+        status = 400
+    rows = payouts.batch_payouts(get_session(), batch.id)
+    return render_template("shop/income/operator_batch.html", batch=batch, rows=rows,
+                           form=form, total=sum(p.amount for p, _u in rows)), status
+
+
+@bp.route("/operator/payout-batches/<int:batch_id>.csv")
+@roles_required(Role.OPERATOR)
+def operator_batch_csv(batch_id: int):
+    batch = _batch(batch_id)
+    return csv_response(payouts.batch_csv_rows(get_session(), batch.id),
+                        f"payouts-{batch.month}-{batch.id}.csv")
+
+
+@bp.route("/operator/impact")
+@roles_required(Role.OPERATOR)
+def impact_report():
+    """Sales, items, streams and makers' income for a period."""
+    period = parse_range(request.args.get("from"), request.args.get("to"), q.this_month())
+    return render_template("shop/income/impact.html", report=q.impact(get_session(), period))
+
+
+@bp.route("/operator/impact.csv")
+@roles_required(Role.OPERATOR)
+def impact_csv():
+    period = parse_range(request.args.get("from"), request.args.get("to"), q.this_month())
+    report = q.impact(get_session(), period)
+    rows = [["figure", "value"], ["from", period.first.isoformat()],
+            ["to", period.last.isoformat()], ["sales_yuan", yuan(report["sales"])],
+            ["online_sales_yuan", yuan(report["online_sales"])],
+            ["stall_sales_yuan", yuan(report["stall_sales"])], ["items_sold", report["items"]],
+            ["live_streams", len(report["streams"])],
+            ["makers_earning", report["makers_earning"]],
+            ["average_monthly_income_yuan", yuan(report["average"])],
+            ["median_monthly_income_yuan", yuan(report["median"])], [],
+            ["workshop", "district", "income_yuan", "makers"]]
+    rows += [[n, d or "", yuan(a), c] for n, d, a, c in report["by_workshop"]]
+    rows += [[], ["district", "income_yuan", "makers"]]
+    rows += [[d, yuan(a), c] for d, a, c in report["by_district"]]
+    rows += [[], ["live_stream", "start", "sales_yuan"]]
+    rows += [[t, s.isoformat(), yuan(a)] for t, s, a in report["streams"]]
+    return csv_response(rows, f"impact-{period.first.isoformat()}-{period.last.isoformat()}.csv")
+
+
+def _scope_choices():
+    session = get_session()
+    choices = [SelectChoice("default", _("Everything (default)"))]
+    choices += [SelectChoice(f"workshop:{w.id}", _("Workshop: %(name)s", name=w.name))
+                for w in session.exec(select(Workshop).order_by(Workshop.name)).all()]
+    choices += [SelectChoice(f"product:{p.id}", _("Product: %(name)s", name=p.title))
+                for p in session.exec(select(Product).order_by(Product.title)).all()]
+    return choices
+
+
+@bp.route("/operator/platform-fee", methods=["GET", "POST"])
+@roles_required(Role.OPERATOR)
+@form_view
+def operator_commission():
+    """The platform's fee: a default, per workshop or per product (0% allowed)."""
+    form = CommissionForm()
+    form.scope.choices = _scope_choices()
+    status = 200
+    if request.method == "POST":
+        if form.validate_on_submit():
+            kind, _sep, raw = form.scope.data.partition(":")
+            ledger.set_commission(
+                session=get_session(), rate_basis_points=form.rate.basis_points,
+                workshop_id=int(raw) if kind == "workshop" else None,
+                product_id=int(raw) if kind == "product" else None,
+                by_user_id=current_user.id)
+            flash(_("The platform fee is saved. It applies to sales from now on."), "success")
+            return redirect(url_for("income.operator_commission"))
+        status = 400
+    rules = get_session().exec(select(CommissionRule).order_by(CommissionRule.scope_key)).all()
+    labels = {c.value: c.label for c in form.scope.choices}
+    return render_template("shop/income/operator_commission.html", form=form, rules=rules,
+                           labels=labels, default=ledger.commission_rate(
+                               get_session(), product_id=None, workshop_id=None)), status
+
+
+@bp.route("/operator/sales-points", methods=["GET"])
+@roles_required(Role.OPERATOR)
+def operator_sales_points():
+    session = get_session()
+    points = session.exec(select(SalesPoint).order_by(SalesPoint.name)).all()
+    return render_template("shop/income/operator_sales_points.html", points=points,
+                           form=StallMemberForm())
+
+
+@bp.route("/operator/sales-points/<int:point_id>/members", methods=["POST"])
+@roles_required(Role.OPERATOR)
+@form_view
+def operator_add_stall_member(point_id: int):
+    session = get_session()
+    point = session.get(SalesPoint, point_id)
+    if point is None:
+        raise NotFound()
+    form = StallMemberForm()
+    if form.validate_on_submit():
+        user = session.exec(select(User).where(
+            User.email == form.email.data.strip().lower())).first()
+        if user is None:
+            form.email.errors.append(_("There is no account with that email address"))
+        else:
+            sales_points.add_member(session=session, sales_point=point, user_id=user.id)
+            flash(_("They can now use this stall's till."), "success")
+            return redirect(url_for("income.operator_sales_points"))
+    points = session.exec(select(SalesPoint).order_by(SalesPoint.name)).all()
+    return render_template("shop/income/operator_sales_points.html", points=points,
+                           form=form), 400

@@ -1,0 +1,265 @@
+"""Reads for income pages: every figure is a SQL aggregate over ledger entries."""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from flask import current_app, has_app_context
+from sqlmodel import Session, func, select
+
+from accounts.models import User, Workshop, WorkshopMember
+from livestream.models import LiveSession
+from shop.ledger import EARNING_KINDS, balances
+from shop.ledger_models import (
+    Channel,
+    EntryKind,
+    LedgerEntry,
+    Payout,
+    PayoutStatus,
+    SalesPoint,
+    StallSale,
+    StallSaleLine,
+)
+from shop.models import Order, OrderLine, PaymentStatus
+
+MAX_RANGE_DAYS = 366
+
+
+def local_zone() -> ZoneInfo:
+    name = "Asia/Shanghai"
+    if has_app_context():
+        name = current_app.config.get("DEFAULT_TIMEZONE", name) or name
+    return ZoneInfo(name)
+
+
+@dataclass(frozen=True)
+class Period:
+    """[start, end) in UTC, from local dates (first day .. last day, inclusive)."""
+
+    first: date
+    last: date
+
+    @property
+    def start(self) -> datetime:
+        return datetime.combine(self.first, time(), local_zone())
+
+    @property
+    def end(self) -> datetime:
+        return datetime.combine(self.last + timedelta(days=1), time(), local_zone())
+
+    @property
+    def month_key(self) -> str:
+        return f"{self.first.year:04d}-{self.first.month:02d}"
+
+
+def month_period(year: int, month: int) -> Period:
+    first = date(year, month, 1)
+    nxt = date(year + (month == 12), month % 12 + 1, 1)
+    return Period(first, nxt - timedelta(days=1))
+
+
+def previous_month(period: Period) -> Period:
+    before = period.first - timedelta(days=1)
+    return month_period(before.year, before.month)
+
+
+def this_month(now: datetime | None = None) -> Period:
+    today = (now or datetime.now(local_zone())).astimezone(local_zone()).date()
+    return month_period(today.year, today.month)
+
+
+def _sum(session: Session, *where) -> int:
+    return int(session.exec(select(func.coalesce(func.sum(LedgerEntry.amount), 0))
+                            .where(*where)).one())
+
+
+def earned(session: Session, maker_id: int, period: Period) -> int:
+    """Income in the period: sales less refunds, plus corrections."""
+    return _sum(session, LedgerEntry.maker_id == maker_id,
+                LedgerEntry.occurred_at >= period.start, LedgerEntry.occurred_at < period.end,
+                LedgerEntry.kind.in_(EARNING_KINDS))
+
+
+@dataclass
+class Dashboard:
+    maker: User
+    period: Period
+    earned: int
+    earned_before: int
+    available: int
+    total: int
+    products: list = field(default_factory=list)     # (product_id, name, quantity, fen)
+    places: list = field(default_factory=list)       # (channel, name, fen)
+    on_the_way: list = field(default_factory=list)   # (local date, fen)
+    payouts: list = field(default_factory=list)      # Payout rows
+    months: list = field(default_factory=list)       # (Period, fen), oldest first
+
+
+def dashboard(session: Session, maker: User, period: Period, now: datetime) -> Dashboard:
+    """Everything the maker's page shows, in a handful of aggregate queries."""
+    in_month = (LedgerEntry.maker_id == maker.id, LedgerEntry.occurred_at >= period.start,
+                LedgerEntry.occurred_at < period.end)
+    available, total = balances(session, maker.id, now)
+    board = Dashboard(maker=maker, period=period, earned=0, earned_before=0,
+                      available=available, total=total)
+    quantity = func.sum(sa.case((LedgerEntry.kind == EntryKind.SALE, LedgerEntry.quantity),
+                                else_=0))
+    board.products = [tuple(r) for r in session.exec(
+        select(LedgerEntry.product_id, func.max(LedgerEntry.description), quantity,
+               func.sum(LedgerEntry.amount))
+        .where(*in_month, LedgerEntry.kind.in_([EntryKind.SALE, EntryKind.REFUND]))
+        .group_by(LedgerEntry.product_id).order_by(func.sum(LedgerEntry.amount).desc())
+        .limit(50)).all()]
+    places = session.exec(
+        select(LedgerEntry.channel, LedgerEntry.live_session_id, LedgerEntry.sales_point_id,
+               func.sum(LedgerEntry.amount))
+        .where(*in_month, LedgerEntry.kind.in_([EntryKind.SALE, EntryKind.REFUND]))
+        .group_by(LedgerEntry.channel, LedgerEntry.live_session_id,
+                  LedgerEntry.sales_point_id)).all()
+    sessions = _names(session, LiveSession, LiveSession.title,
+                      {p[1] for p in places if p[1]})
+    points = _names(session, SalesPoint, SalesPoint.name, {p[2] for p in places if p[2]})
+    for channel, live_id, point_id, amount in sorted(places, key=lambda p: -p[3]):
+        name = sessions.get(live_id) or points.get(point_id) or ""
+        board.places.append((Channel(channel) if channel else None, name, int(amount)))
+    waiting: dict[date, int] = {}
+    for at, amount in session.exec(
+            select(LedgerEntry.available_at, func.sum(LedgerEntry.amount))
+            .where(LedgerEntry.maker_id == maker.id, LedgerEntry.available_at > now)
+            .group_by(LedgerEntry.available_at)).all():
+        day = at.astimezone(local_zone()).date()
+        waiting[day] = waiting.get(day, 0) + int(amount)
+    board.on_the_way = sorted((d, a) for d, a in waiting.items() if a)
+    board.payouts = list(session.exec(
+        select(Payout).where(Payout.maker_id == maker.id, Payout.status == PayoutStatus.PAID)
+        .order_by(Payout.paid_at.desc()).limit(12)).all())
+    months = [period]
+    for _ in range(5):
+        months.insert(0, previous_month(months[0]))
+    board.months = list(zip(months, monthly_earned(session, maker.id, months), strict=True))
+    board.earned, board.earned_before = board.months[-1][1], board.months[-2][1]
+    return board
+
+
+def monthly_earned(session: Session, maker_id: int, months: list[Period]) -> list[int]:
+    """Income for consecutive months in one pass over the index."""
+    columns = [func.coalesce(func.sum(sa.case(
+        ((LedgerEntry.occurred_at >= m.start) & (LedgerEntry.occurred_at < m.end),
+         LedgerEntry.amount), else_=0)), 0) for m in months]
+    row = session.exec(select(*columns).where(
+        LedgerEntry.maker_id == maker_id, LedgerEntry.occurred_at >= months[0].start,
+        LedgerEntry.occurred_at < months[-1].end,
+        LedgerEntry.kind.in_(EARNING_KINDS))).one()
+    return [int(v) for v in row]
+
+
+def _names(session: Session, model, column, ids: set) -> dict:
+    if not ids:
+        return {}
+    return dict(session.exec(select(model.id, column).where(model.id.in_(ids))).all())
+
+
+def entries(session: Session, maker_ids: list[int], period: Period) -> list[LedgerEntry]:
+    """Entries for an export, oldest first (the period is at most a year)."""
+    return list(session.exec(select(LedgerEntry).where(
+        LedgerEntry.maker_id.in_(maker_ids), LedgerEntry.occurred_at >= period.start,
+        LedgerEntry.occurred_at < period.end).order_by(LedgerEntry.occurred_at,
+                                                       LedgerEntry.id)).all())
+
+
+def statement(session: Session, maker_id: int, period: Period) -> dict:
+    """Opening balance, what came in, what was paid out, closing balance."""
+    opening = _sum(session, LedgerEntry.maker_id == maker_id,
+                   LedgerEntry.occurred_at < period.start)
+    came_in = earned(session, maker_id, period)
+    paid_out = -_sum(session, LedgerEntry.maker_id == maker_id,
+                     LedgerEntry.occurred_at >= period.start,
+                     LedgerEntry.occurred_at < period.end,
+                     LedgerEntry.kind == EntryKind.PAYOUT)
+    return {"opening": opening, "earned": came_in, "paid_out": paid_out,
+            "closing": opening + came_in - paid_out}
+
+
+def workshop_members(session: Session, workshop_id: int, period: Period) -> list[tuple]:
+    """(user, earned in period, total balance) for every member of the workshop."""
+    members = session.exec(select(User).join(WorkshopMember, WorkshopMember.user_id == User.id)
+                           .where(WorkshopMember.workshop_id == workshop_id)
+                           .order_by(User.display_name, User.id)).all()
+    ids = [m.id for m in members]
+    month = dict(session.exec(
+        select(LedgerEntry.maker_id, func.sum(LedgerEntry.amount))
+        .where(LedgerEntry.maker_id.in_(ids), LedgerEntry.workshop_id == workshop_id,
+               LedgerEntry.occurred_at >= period.start, LedgerEntry.occurred_at < period.end,
+               LedgerEntry.kind.in_(EARNING_KINDS))
+        .group_by(LedgerEntry.maker_id)).all()) if ids else {}
+    balance = dict(session.exec(
+        select(LedgerEntry.maker_id, func.sum(LedgerEntry.amount))
+        .where(LedgerEntry.maker_id.in_(ids)).group_by(LedgerEntry.maker_id)).all()) if ids else {}
+    return [(m, int(month.get(m.id, 0)), int(balance.get(m.id, 0))) for m in members]
+
+
+# Impact report ---------------------------------------------------------------------------
+
+def impact(session: Session, period: Period) -> dict:
+    """The figures a city publishes, for a period."""
+    paid = (Order.paid_at >= period.start, Order.paid_at < period.end,
+            Order.payment_status.in_([PaymentStatus.PAID, PaymentStatus.PARTLY_REFUNDED,
+                                      PaymentStatus.REFUNDED]))
+    online_sales = int(session.exec(select(func.coalesce(
+        func.sum(Order.paid_amount - Order.refunded_amount), 0)).where(*paid)).one())
+    online_items = int(session.exec(select(func.coalesce(
+        func.sum(OrderLine.quantity - OrderLine.refunded_quantity), 0))
+        .join(Order, Order.id == OrderLine.order_id).where(*paid)).one())
+    in_stall = (StallSale.created_at >= period.start, StallSale.created_at < period.end)
+    stall_sales = int(session.exec(select(func.coalesce(func.sum(StallSale.total_amount), 0))
+                                   .where(*in_stall)).one())
+    stall_items = int(session.exec(select(func.coalesce(func.sum(StallSaleLine.quantity), 0))
+                                   .join(StallSale, StallSale.id == StallSaleLine.sale_id)
+                                   .where(*in_stall)).one())
+    streams = session.exec(
+        select(LiveSession.id, LiveSession.title, LiveSession.planned_start)
+        .where(LiveSession.planned_start >= period.start, LiveSession.planned_start < period.end,
+               LiveSession.status.in_(["live", "ended"]))
+        .order_by(LiveSession.planned_start)).all()
+    stream_sales = dict(session.exec(
+        select(OrderLine.live_session_id, func.sum(OrderLine.line_total_amount))
+        .join(Order, Order.id == OrderLine.order_id)
+        .where(OrderLine.live_session_id.in_([s[0] for s in streams] or [0]),
+               Order.paid_at.is_not(None))
+        .group_by(OrderLine.live_session_id)).all())
+    makers = dict(session.exec(
+        select(LedgerEntry.maker_id, func.sum(LedgerEntry.amount))
+        .where(LedgerEntry.maker_id.is_not(None), LedgerEntry.kind.in_(EARNING_KINDS),
+               LedgerEntry.occurred_at >= period.start, LedgerEntry.occurred_at < period.end)
+        .group_by(LedgerEntry.maker_id)).all())
+    earners = {m: int(a) for m, a in makers.items() if a > 0}
+    months = max(1, round((period.last - period.first).days / 30.4))
+    monthly = [a // months for a in earners.values()]
+    by_workshop = session.exec(
+        select(Workshop.name, Workshop.district, func.sum(LedgerEntry.amount),
+               func.count(func.distinct(LedgerEntry.maker_id)))
+        .join(Workshop, Workshop.id == LedgerEntry.workshop_id)
+        .where(LedgerEntry.kind.in_([EntryKind.SALE, EntryKind.REFUND]),
+               LedgerEntry.occurred_at >= period.start, LedgerEntry.occurred_at < period.end)
+        .group_by(Workshop.id, Workshop.name, Workshop.district).order_by(Workshop.name)).all()
+    districts: dict[str, list[int]] = {}
+    for _name, district, amount, count in by_workshop:
+        row = districts.setdefault(district or "", [0, 0])
+        row[0] += int(amount)
+        row[1] += int(count)
+    return {
+        "period": period,
+        "sales": online_sales + stall_sales, "online_sales": online_sales,
+        "stall_sales": stall_sales, "items": online_items + stall_items,
+        "streams": [(title, start, int(stream_sales.get(sid, 0)))
+                    for sid, title, start in streams],
+        "makers_earning": len(earners),
+        "average": (sum(monthly) // len(monthly)) if monthly else 0,
+        "median": int(statistics.median(monthly)) if monthly else 0,
+        "by_workshop": [(n, d, int(a), int(c)) for n, d, a, c in by_workshop],
+        "by_district": sorted((d, a, c) for d, (a, c) in districts.items()),
+    }

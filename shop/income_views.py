@@ -1,0 +1,201 @@
+"""The maker's easy-read income pages, the coordinator's workshop view, exports, API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from babel.dates import format_date
+from babel.numbers import format_currency
+from flask import Blueprint, jsonify, render_template, request
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+
+from accounts.access import has_role
+from accounts.models import Role
+from core.db import get_session, utcnow
+from core.errors import NotAllowed
+from core.i18n import current_locale_name
+from core.money import Money
+from core.navigation import add_nav, add_operator_link
+from shop import income_queries as q
+from shop.income_access import (
+    coordinated_workshops,
+    maker_for,
+    parse_month,
+    parse_range,
+    workshop_for,
+)
+from shop.income_exports import csv_response, entry_rows, xlsx_response, yuan
+
+bp = Blueprint("income", __name__)
+
+
+def register_navigation() -> None:
+    """The maker's income link, and the operator's payouts and impact report."""
+    add_nav("income.my_income", _l("My income"), audience="maker", order=70)
+    add_nav("income.my_stalls", _l("My stall"), audience="signed_in", order=78)
+    add_operator_link("income.operator_payouts", _l("Payouts to makers"), order=30)
+    add_operator_link("income.impact_report", _l("Impact report"), order=40)
+    add_operator_link("income.operator_sales_points", _l("Sales points (stalls)"), order=45)
+    add_operator_link("income.operator_commission", _l("Platform fee"), order=46)
+
+
+@bp.app_template_global()
+def plain_money(fen, currency: str = "CNY") -> str:
+    """¥1,280 for whole yuan, ¥1,280.50 otherwise: easier to read than ¥1,280.00."""
+    money = Money(int(fen or 0), currency)
+    pattern = "¤#,##0" if money.amount % 100 == 0 else "¤#,##0.00"
+    return format_currency(money.decimal, currency, format=pattern,
+                           locale=current_locale_name(), currency_digits=False)
+
+
+@bp.app_template_global()
+def income_image(product_id):
+    """The product's main photo, once the catalog offers `product_image` (else None)."""
+    from catalog import queries as catalog_queries
+
+    finder = getattr(catalog_queries, "product_image", None)
+    if finder is None or product_id is None:
+        return None
+    return finder(session=get_session(), product_id=product_id)
+
+
+@bp.app_template_filter()
+def income_date(value) -> str:
+    """The full date in the reader's language: 2026年12月8日 / 8 December 2026."""
+    if isinstance(value, datetime):
+        value = value.astimezone(q.local_zone()).date()
+    return format_date(value, format="long", locale=current_locale_name())
+
+
+def _now() -> datetime:
+    return utcnow()
+
+
+def _dashboard_context(maker_id: int):
+    session = get_session()
+    maker = maker_for(session, maker_id)
+    period = parse_month(request.args.get("month"), q.this_month())
+    board = q.dashboard(session, maker, period, _now())
+    return {"board": board, "is_self": maker.id == current_user.id,
+            "this_month_key": q.this_month().month_key,
+            "prev_month_key": q.previous_month(period).month_key,
+            "workshops": coordinated_workshops(session, current_user.id)}
+
+
+@bp.route("/income")
+@login_required
+def my_income():
+    """The maker's own month, in plain words."""
+    if not has_role(Role.MAKER):
+        raise NotAllowed()
+    return render_template("shop/income/dashboard.html", **_dashboard_context(current_user.id))
+
+
+@bp.route("/income/makers/<int:maker_id>")
+@login_required
+def maker_income(maker_id: int):
+    """A maker's month, for their coordinator or an operator (404 for anyone else)."""
+    return render_template("shop/income/dashboard.html", **_dashboard_context(maker_id))
+
+
+def _export(maker_id: int, kind: str):
+    session = get_session()
+    maker = maker_for(session, maker_id)
+    period = parse_range(request.args.get("from"), request.args.get("to"), q.this_month())
+    rows = entry_rows(q.entries(session, [maker.id], period), {maker.id: maker.display_name})
+    name = f"income-{maker.id}-{period.first.isoformat()}-{period.last.isoformat()}"
+    if kind == "xlsx":
+        return xlsx_response(rows, f"{name}.xlsx", "income")
+    return csv_response(rows, f"{name}.csv")
+
+
+@bp.route("/income/makers/<int:maker_id>/income.<any(csv, xlsx):kind>")
+@login_required
+def export_income(maker_id: int, kind: str):
+    """The maker's entries for a period (a year at most) as CSV or a spreadsheet."""
+    return _export(maker_id, kind)
+
+
+@bp.route("/income/makers/<int:maker_id>/statement/<month>")
+@login_required
+def statement(maker_id: int, month: str):
+    """A printable monthly statement."""
+    session = get_session()
+    maker = maker_for(session, maker_id)
+    period = parse_month(month, q.this_month())
+    figures = q.statement(session, maker.id, period)
+    board = q.dashboard(session, maker, period, _now())
+    return render_template("shop/income/statement.html", maker=maker, period=period,
+                           figures=figures, board=board)
+
+
+@bp.route("/api/income/makers/<int:maker_id>")
+@login_required
+def api_maker(maker_id: int):
+    """The dashboard's figures as JSON (fen, integers)."""
+    session = get_session()
+    maker = maker_for(session, maker_id)
+    period = parse_month(request.args.get("month"), q.this_month())
+    board = q.dashboard(session, maker, period, _now())
+    return jsonify({
+        "maker_id": maker.id, "month": period.month_key, "currency": "CNY",
+        "earned": board.earned, "earned_last_month": board.earned_before,
+        "available": board.available, "balance": board.total,
+        "products": [{"product_id": p, "name": n, "quantity": int(c), "amount": int(a)}
+                     for p, n, c, a in board.products],
+        "places": [{"channel": c.value if c else None, "name": n, "amount": a}
+                   for c, n, a in board.places],
+        "on_the_way": [{"date": d.isoformat(), "amount": a} for d, a in board.on_the_way],
+        "payouts": [{"amount": p.amount, "paid_at": p.paid_at.isoformat(),
+                     "method": p.method.value} for p in board.payouts],
+    })
+
+
+@bp.route("/income/workshops/<int:workshop_id>")
+@login_required
+def workshop_income(workshop_id: int):
+    """Every member's income and the workshop's totals, for its coordinator."""
+    session = get_session()
+    workshop = workshop_for(session, workshop_id)
+    period = parse_month(request.args.get("month"), q.this_month())
+    members = q.workshop_members(session, workshop.id, period)
+    return render_template("shop/income/workshop.html", workshop=workshop, period=period,
+                           members=members, total_month=sum(m[1] for m in members),
+                           total_balance=sum(m[2] for m in members))
+
+
+@bp.route("/income/workshops/<int:workshop_id>/income.csv")
+@login_required
+def workshop_export(workshop_id: int):
+    session = get_session()
+    workshop = workshop_for(session, workshop_id)
+    period = parse_range(request.args.get("from"), request.args.get("to"), q.this_month())
+    members = q.workshop_members(session, workshop.id, period)
+    names = {m.id: m.display_name for m, _a, _b in members}
+    rows = entry_rows([e for e in q.entries(session, list(names), period)
+                       if e.workshop_id in (None, workshop.id)], names)
+    return csv_response(rows, f"workshop-{workshop.id}-{period.first.isoformat()}.csv")
+
+
+@bp.route("/api/income/workshops/<int:workshop_id>")
+@login_required
+def api_workshop(workshop_id: int):
+    session = get_session()
+    workshop = workshop_for(session, workshop_id)
+    period = parse_month(request.args.get("month"), q.this_month())
+    members = q.workshop_members(session, workshop.id, period)
+    return jsonify({"workshop_id": workshop.id, "month": period.month_key,
+                    "members": [{"maker_id": m.id, "name": m.display_name, "earned": e,
+                                 "balance": b} for m, e, b in members],
+                    "earned": sum(m[1] for m in members)})
+
+
+def comparison_words(now_fen: int, before_fen: int) -> tuple[str, str]:
+    """("up"|"down"|"same", amount text) for "比上月多 ¥200"."""
+    diff = now_fen - before_fen
+    return ("up" if diff > 0 else "down" if diff < 0 else "same", plain_money(abs(diff)))
+
+
+bp.add_app_template_global(comparison_words)
+bp.add_app_template_global(yuan)

@@ -1,0 +1,245 @@
+"""The maker ledger and what feeds it: entries, commission rules, payouts, sales points,
+stall sales and monthly statements. Balances are sums of entries, never counters."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlmodel import Field, SQLModel
+
+from core.db import UTCDateTime, enum_type, utcnow
+from core.money import DEFAULT_CURRENCY
+
+
+class EntryKind(enum.StrEnum):
+    SALE = "sale"                          # a maker's share of a paid line
+    COMMISSION = "commission"              # the platform's part of a paid line
+    REFUND = "refund"                      # takes back part of a maker's sale credit
+    COMMISSION_REFUND = "commission_refund"
+    PAYOUT = "payout"                      # money sent to the maker (a debit)
+    ADJUSTMENT = "adjustment"              # an operator's correction, with a reason
+
+    @property
+    def label(self):
+        return ENTRY_LABELS[self]
+
+
+class Channel(enum.StrEnum):
+    ONLINE = "online"
+    LIVE = "live"
+    STALL = "stall"
+
+    @property
+    def label(self):
+        return ENTRY_LABELS[self]
+
+
+class PayoutMethod(enum.StrEnum):
+    BANK = "bank"
+    WALLET = "wallet"
+
+    @property
+    def label(self):
+        return ENTRY_LABELS[self]
+
+
+class PayoutStatus(enum.StrEnum):
+    PENDING = "pending"
+    PAID = "paid"
+
+
+class StallPayment(enum.StrEnum):
+    CASH = "cash"
+    QR = "qr"
+
+    @property
+    def label(self):
+        return ENTRY_LABELS[self]
+
+
+ENTRY_LABELS = {
+    EntryKind.SALE: _l("Sale"),
+    EntryKind.COMMISSION: _l("Platform fee"),
+    EntryKind.REFUND: _l("Refund"),
+    EntryKind.COMMISSION_REFUND: _l("Platform fee returned"),
+    EntryKind.PAYOUT: _l("Paid to you"),
+    EntryKind.ADJUSTMENT: _l("Correction"),
+    Channel.ONLINE: _l("Online shop"),
+    Channel.LIVE: _l("Live stream"),
+    Channel.STALL: _l("Stall"),
+    PayoutMethod.BANK: _l("Bank transfer"),
+    PayoutMethod.WALLET: _l("Mobile wallet"),
+    StallPayment.CASH: _l("Cash"),
+    StallPayment.QR: _l("QR code"),
+}
+
+
+class LedgerEntry(SQLModel, table=True):
+    """One line in the books, never changed once written. `maker_id` is None for the
+    platform's own entries (commission). `entry_key` is unique, so writing the same
+    credit twice (a replayed payment event) fails instead of counting money twice."""
+
+    __tablename__ = "ledger_entry"
+    __table_args__ = (
+        sa.Index("ix_ledger_maker_occurred", "maker_id", "occurred_at", "kind", "amount"),
+        sa.Index("ix_ledger_maker_available", "maker_id", "available_at", "amount"),
+        sa.Index("ix_ledger_workshop_occurred", "workshop_id", "occurred_at"),
+        sa.Index("ix_ledger_occurred", "occurred_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    entry_key: str = Field(max_length=120, unique=True)
+    maker_id: int | None = Field(default=None, foreign_key="user_account.id")
+    kind: EntryKind = Field(sa_type=enum_type(EntryKind))
+    amount: int
+    currency: str = Field(default=DEFAULT_CURRENCY, max_length=3)
+    channel: Channel | None = Field(default=None, sa_type=enum_type(Channel))
+    order_id: int | None = Field(default=None, foreign_key="shop_order.id", index=True)
+    order_line_id: int | None = Field(default=None, foreign_key="order_line.id")
+    refund_id: int | None = Field(default=None, foreign_key="refund.id")
+    stall_sale_id: int | None = Field(default=None, foreign_key="stall_sale.id", index=True)
+    sales_point_id: int | None = Field(default=None, foreign_key="sales_point.id")
+    live_session_id: int | None = Field(default=None, foreign_key="live_session.id")
+    payout_id: int | None = Field(default=None, foreign_key="payout.id")
+    product_id: int | None = Field(default=None, foreign_key="product.id", ondelete="SET NULL")
+    workshop_id: int | None = Field(default=None, foreign_key="workshop.id")
+    quantity: int = 0
+    description: str = Field(default="", max_length=200)
+    reason: str | None = Field(default=None, max_length=300)
+    created_by_id: int | None = Field(default=None, foreign_key="user_account.id")
+    occurred_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    available_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class CommissionRule(SQLModel, table=True):
+    """The platform's part in basis points (0 allowed): default, per workshop, per
+    product; the most specific rule wins. `scope_key` is "default", "workshop:<id>" or
+    "product:<id>"."""
+
+    __tablename__ = "commission_rule"
+    __table_args__ = (
+        sa.CheckConstraint("rate_basis_points >= 0 AND rate_basis_points <= 10000",
+                           name="ck_commission_rate"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    scope_key: str = Field(max_length=40, unique=True)
+    workshop_id: int | None = Field(default=None, foreign_key="workshop.id")
+    product_id: int | None = Field(default=None, foreign_key="product.id", ondelete="CASCADE")
+    rate_basis_points: int
+    updated_by_id: int | None = Field(default=None, foreign_key="user_account.id")
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class PayoutBatch(SQLModel, table=True):
+    """A month's payouts, exported for the bank and marked paid all at once."""
+
+    __tablename__ = "payout_batch"
+
+    id: int | None = Field(default=None, primary_key=True)
+    month: str = Field(max_length=7, index=True)
+    status: PayoutStatus = Field(default=PayoutStatus.PENDING, sa_type=enum_type(PayoutStatus))
+    created_by_id: int = Field(foreign_key="user_account.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    paid_by_id: int | None = Field(default=None, foreign_key="user_account.id")
+    paid_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    reference: str | None = Field(default=None, max_length=100)
+
+
+class Payout(SQLModel, table=True):
+    """Money sent to a maker; booked as a ledger debit when paid."""
+
+    __tablename__ = "payout"
+    __table_args__ = (sa.CheckConstraint("amount > 0", name="ck_payout_amount_positive"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    maker_id: int = Field(foreign_key="user_account.id", index=True)
+    batch_id: int | None = Field(default=None, foreign_key="payout_batch.id", index=True)
+    amount: int
+    currency: str = Field(default=DEFAULT_CURRENCY, max_length=3)
+    method: PayoutMethod = Field(sa_type=enum_type(PayoutMethod))
+    reference: str | None = Field(default=None, max_length=100)
+    status: PayoutStatus = Field(default=PayoutStatus.PENDING, sa_type=enum_type(PayoutStatus))
+    created_by_id: int = Field(foreign_key="user_account.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    paid_by_id: int | None = Field(default=None, foreign_key="user_account.id")
+    paid_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class SalesPoint(SQLModel, table=True):
+    """A stall: a metro-cart station, a museum counter, a market day."""
+
+    __tablename__ = "sales_point"
+
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(max_length=80, unique=True)
+    name: str = Field(max_length=100)
+    district: str | None = Field(default=None, max_length=40)
+    is_active: bool = True
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class SalesPointMember(SQLModel, table=True):
+    """Someone who runs a stall's till; they see only their own stall."""
+
+    __tablename__ = "sales_point_member"
+    __table_args__ = (sa.UniqueConstraint("sales_point_id", "user_id",
+                                          name="uq_sales_point_member"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    sales_point_id: int = Field(foreign_key="sales_point.id", index=True, ondelete="CASCADE")
+    user_id: int = Field(foreign_key="user_account.id", index=True, ondelete="CASCADE")
+
+
+class StallSale(SQLModel, table=True):
+    """An in-person sale at a stall, paid there by cash or QR code."""
+
+    __tablename__ = "stall_sale"
+
+    id: int | None = Field(default=None, primary_key=True)
+    sales_point_id: int = Field(foreign_key="sales_point.id", index=True)
+    idempotency_key: str = Field(max_length=64, unique=True)
+    payment_method: StallPayment = Field(sa_type=enum_type(StallPayment))
+    total_amount: int
+    currency: str = Field(default=DEFAULT_CURRENCY, max_length=3)
+    created_by_id: int = Field(foreign_key="user_account.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+
+
+class StallSaleLine(SQLModel, table=True):
+    """What was sold at the stall, as it was then."""
+
+    __tablename__ = "stall_sale_line"
+    __table_args__ = (sa.CheckConstraint("quantity > 0", name="ck_stall_line_quantity"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    sale_id: int = Field(foreign_key="stall_sale.id", index=True, ondelete="CASCADE")
+    product_id: int | None = Field(default=None, foreign_key="product.id", ondelete="SET NULL")
+    variant_id: int | None = Field(default=None, foreign_key="product_variant.id",
+                                   ondelete="SET NULL")
+    workshop_id: int = Field(foreign_key="workshop.id")
+    product_name: str = Field(max_length=120)
+    sku: str = Field(max_length=64)
+    unit_price_amount: int
+    quantity: int
+    line_total_amount: int
+
+
+class MonthlyStatement(SQLModel, table=True):
+    """A maker's month as the scheduled job saw it: opening, earned, paid out, closing."""
+
+    __tablename__ = "monthly_statement"
+    __table_args__ = (sa.UniqueConstraint("maker_id", "month", name="uq_monthly_statement"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    maker_id: int = Field(foreign_key="user_account.id", index=True)
+    month: str = Field(max_length=7)
+    opening_amount: int
+    earned_amount: int
+    paid_out_amount: int
+    closing_amount: int
+    currency: str = Field(default=DEFAULT_CURRENCY, max_length=3)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -1,0 +1,54 @@
+"""Helpers for income tests: paid orders through the real shop services."""
+
+from __future__ import annotations
+
+import itertools
+import secrets
+
+from sqlmodel import select
+
+from accounts.models import Role, User, UserRole
+from catalog.models import ProductMaker, ProductVariant
+from shop.models import Order
+from shop.payments import mark_paid
+from tests.factories import make_product, make_user, make_workshop
+from tests.shop.helpers import payment_of, place
+
+_quick = itertools.count(1)
+
+
+def quick_user(session, role=Role.MAKER) -> User:
+    """A user with a role, without the (slow, deliberate) password hashing."""
+    n = next(_quick)
+    user = User(email=f"quick{n}-{secrets.token_hex(4)}@example.cn", display_name=f"手艺人{n}",
+                password_hash="!unusable")
+    session.add(user)
+    session.flush()
+    session.add(UserRole(user_id=user.id, role=role))
+    session.flush()
+    return user
+
+
+def maker_shop(session, *, shares=(5000, 5000), price=10000, stock=100, quick=False):
+    """A workshop with one product made by len(shares) makers with those shares."""
+    makers = [quick_user(session) if quick else make_user(session, roles=(Role.MAKER,))
+              for _ in shares]
+    workshop = make_workshop(session, makers=makers)
+    product = make_product(session, workshop=workshop, price=price, stock=stock)
+    for maker, share in zip(makers, shares, strict=True):
+        session.add(ProductMaker(product_id=product.id, maker_id=maker.id,
+                                 share_basis_points=share))
+    session.flush()
+    variant = session.exec(select(ProductVariant).where(
+        ProductVariant.product_id == product.id)).one()
+    return {"makers": makers, "workshop": workshop, "product": product, "variant": variant}
+
+
+def paid_order(session, lines, *, operator_id=None) -> Order:
+    """Place an offline order and confirm its payment, as an operator would."""
+    order = place(session, lines)
+    payment = payment_of(session, order.id)
+    mark_paid(session=session, payment=payment, amount=order.total_amount,
+              currency=order.currency, by_user_id=operator_id, by_system="test")
+    session.refresh(order)
+    return order

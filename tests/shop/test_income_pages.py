@@ -1,0 +1,179 @@
+"""Income pages: the maker's month in plain words, exports, statements, privacy."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from openpyxl import load_workbook
+from sqlmodel import func, select
+
+from accounts import services as account_services
+from accounts.models import Role
+from core.scheduler import run_job
+from shop.ledger_models import LedgerEntry, MonthlyStatement
+from tests.factories import login, make_user
+from tests.shop.income_helpers import maker_shop, paid_order
+
+
+@pytest.fixture
+def world(app, db_session):
+    """Two workshops, each with a coordinator and a maker who sold something."""
+    with db_session() as session:
+        a = maker_shop(session, shares=(6000, 4000), price=12800)
+        b = maker_shop(session, shares=(10000,), price=5000)
+        coordinator = make_user(session, roles=(Role.MAKER,))
+        account_services.add_member(session=session, workshop=a["workshop"], user=coordinator,
+                                    is_coordinator=True)
+        operator = make_user(session, roles=(Role.OPERATOR,))
+        stranger = make_user(session, roles=(Role.SHOPPER,))
+    # One paid order per transaction: two order mails queued in one transaction wait
+    # 30 s on SQLite's lock in core.mail's after-commit delivery (reported to the lead).
+    with db_session() as session:
+        paid_order(session, [(a["variant"].id, 2)])
+    with db_session() as session:
+        paid_order(session, [(b["variant"].id, 1)])
+    return {"a": a, "b": b, "coordinator": coordinator, "operator": operator,
+            "stranger": stranger,
+            "ids": {k: v.id for k, v in (("a0", a["makers"][0]), ("a1", a["makers"][1]),
+                                         ("b0", b["makers"][0]))},
+            "emails": {"a0": a["makers"][0].email, "b0": b["makers"][0].email,
+                       "coordinator": coordinator.email, "operator": operator.email,
+                       "stranger": stranger.email},
+            "workshops": {"a": a["workshop"].id, "b": b["workshop"].id}}
+
+
+def test_maker_reads_their_month_in_plain_words(client, world):
+    login(client, world["emails"]["a0"])
+    page = client.get("/income")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    # 2 x ¥128 = ¥256; 5% platform fee leaves ¥243.20; 60% of it is ¥145.92.
+    assert "这个月你赚了 ¥145.92" in text
+    assert "比上月多 ¥145.92" in text
+    assert "▲" in text  # up is said with an arrow and words, never colour alone
+    assert "网店" in text or "Online" in text
+    assert "年" in text and "日" in text  # money on its way, with the full date
+    assert 'role="img"' in text  # a photo (or a labelled placeholder) beside each product
+
+
+def test_csv_and_spreadsheet_downloads(client, world):
+    login(client, world["emails"]["a0"])
+    maker_id = world["ids"]["a0"]
+    csv_file = client.get(f"/income/makers/{maker_id}/income.csv")
+    assert csv_file.status_code == 200
+    body = csv_file.get_data(as_text=True)
+    assert "amount_yuan" in body and "145.92" in body
+    xlsx = client.get(f"/income/makers/{maker_id}/income.xlsx")
+    assert xlsx.status_code == 200
+    sheet = load_workbook(io.BytesIO(xlsx.data)).active
+    assert [c.value for c in sheet[1]][0] == "date"
+    assert any(row[6] == "145.92" for row in sheet.iter_rows(values_only=True))
+
+
+@pytest.mark.parametrize("query", [
+    "from=2026-12-31&to=2026-01-01",   # wrong way round
+    "from=2020-01-01&to=2026-01-01",   # years long
+    "from=yesterday&to=today",         # not dates
+])
+def test_bad_date_ranges_are_refused_clearly(client, world, query):
+    login(client, world["emails"]["a0"])
+    page = client.get(f"/income/makers/{world['ids']['a0']}/income.csv?{query}")
+    assert page.status_code == 400
+    assert "日期" in page.get_data(as_text=True) or "一年" in page.get_data(as_text=True)
+    api = client.get(f"/operator/impact.csv?{query}")
+    assert api.status_code in (400, 403)
+
+
+def test_printable_statement_and_monthly_job(app, client, world, db_session):
+    login(client, world["emails"]["a0"])
+    from shop.income_queries import this_month
+
+    month = this_month().month_key
+    page = client.get(f"/income/makers/{world['ids']['a0']}/statement/{month}")
+    assert page.status_code == 200
+    assert "¥145.92" in page.get_data(as_text=True)
+    assert client.get(f"/income/makers/{world['ids']['a0']}/statement/2026-13").status_code == 400
+    from datetime import timedelta
+
+    from core.db import utcnow
+    from shop.income_jobs import monthly_income_statements
+
+    with app.app_context():
+        made = monthly_income_statements(utcnow() + timedelta(days=40))
+        again = monthly_income_statements(utcnow() + timedelta(days=40))
+    assert made == 3 and again == 0
+    with db_session() as session:
+        row = session.exec(select(MonthlyStatement).where(
+            MonthlyStatement.maker_id == world["ids"]["a0"])).one()
+        assert row.earned_amount == 14592 and row.closing_amount == 14592
+    # Balances start from the statement's closing figure and add what came after: the
+    # same as summing every entry.
+    from shop import ledger
+
+    with db_session() as session:
+        maker_id = world["ids"]["a0"]
+        operator_id = session.exec(select(LedgerEntry.id)).first()  # any id will do
+        later = utcnow() + timedelta(days=45)
+        ledger.adjust(session=session, maker_id=maker_id, amount=8, reason="测试",
+                      by_user_id=None, key=f"t-{operator_id}")
+        available, owed = ledger.balances(session, maker_id, later)
+        assert owed == ledger.total_balance(session, maker_id) == 14600
+        assert available == 14600
+    assert run_job(app, "monthly_income_statements") == 0  # nothing ended yet this month
+
+
+def test_coordinator_sees_every_member_and_totals(client, world):
+    login(client, world["emails"]["coordinator"])
+    page = client.get(f"/income/workshops/{world['workshops']['a']}")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "¥145.92" in text and "¥97.28" in text and "¥243.20" in text
+    api = client.get(f"/api/income/workshops/{world['workshops']['a']}").get_json()
+    assert api["earned"] == 24320
+    assert client.get(f"/income/makers/{world['ids']['a1']}").status_code == 200
+
+
+CROSS = [
+    "/income/makers/{b0}", "/income/makers/{b0}/income.csv", "/income/makers/{b0}/income.xlsx",
+    "/income/makers/{b0}/statement/2026-11", "/api/income/makers/{b0}",
+    "/income/workshops/{wb}", "/income/workshops/{wb}/income.csv", "/api/income/workshops/{wb}",
+]
+
+
+@pytest.mark.parametrize("who", ["a0", "coordinator", "stranger"])
+def test_nobody_sees_someone_else_s_money(client, world, who):
+    login(client, world["emails"][who])
+    for template in CROSS:
+        url = template.format(b0=world["ids"]["b0"], wb=world["workshops"]["b"])
+        response = client.get(url)
+        assert response.status_code in (403, 404), url
+        if url.startswith("/api/"):
+            assert response.is_json
+    for url in ("/operator/payouts", "/operator/impact", "/operator/impact.csv",
+                "/operator/platform-fee"):
+        assert client.get(url).status_code == 403
+
+
+def test_operator_sees_everyone(client, world):
+    login(client, world["emails"]["operator"])
+    for template in CROSS[:5] + ["/income/workshops/{wb}"]:
+        url = template.format(b0=world["ids"]["b0"], wb=world["workshops"]["b"])
+        assert client.get(url).status_code == 200, url
+
+
+def test_signed_out_is_sent_to_log_in(client, world):
+    assert client.get("/income").status_code in (302, 401)
+    assert client.get(f"/api/income/makers/{world['ids']['b0']}").status_code in (302, 401)
+
+
+def test_impact_report(client, world, db_session):
+    login(client, world["emails"]["operator"])
+    page = client.get("/operator/impact")
+    assert page.status_code == 200
+    csv_text = client.get("/operator/impact.csv").get_data(as_text=True)
+    assert "sales_yuan,306.00" in csv_text  # ¥256 + ¥50
+    assert "items_sold,3" in csv_text
+    assert "makers_earning,3" in csv_text
+    with db_session() as session:
+        assert session.exec(select(func.count()).select_from(LedgerEntry)).one() == 5

@@ -1,0 +1,176 @@
+"""Payouts (one by one and in batches), corrections, and the stall till."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import func, select
+
+from accounts.models import Role
+from catalog.models import ProductVariant
+from shop.ledger_models import LedgerEntry, Payout, PayoutBatch, SalesPoint, StallSale
+from shop.sales_points import add_member, create_sales_point
+from tests.factories import login, make_user
+from tests.shop.income_helpers import maker_shop, paid_order
+
+
+@pytest.fixture
+def books(app, db_session):
+    app.config["INCOME_HOLD_DAYS"] = 0
+    with db_session() as session:
+        shop = maker_shop(session, shares=(10000,), price=10000, stock=5)
+        operator = make_user(session, roles=(Role.OPERATOR,))
+        seller = make_user(session, roles=(Role.SHOPPER,))
+        other_seller = make_user(session, roles=(Role.SHOPPER,))
+        paid_order(session, [(shop["variant"].id, 1)])
+        point = create_sales_point(session=session, slug="gulou", name="鼓楼站")
+        other = create_sales_point(session=session, slug="tianyi", name="天一广场")
+        add_member(session=session, sales_point=point, user_id=seller.id)
+        add_member(session=session, sales_point=other, user_id=other_seller.id)
+        return {"maker": shop["makers"][0].id, "maker_email": shop["makers"][0].email,
+                "variant": shop["variant"].id, "operator": operator.email,
+                "seller": seller.email, "point": point.id, "other": other.id}
+
+
+def _count(db_session, model):
+    with db_session() as session:
+        return session.exec(select(func.count()).select_from(model)).one()
+
+
+@pytest.mark.parametrize("amount", ["95.01", "-5", "0", "abc", "99999999999", ""])
+def test_payout_above_balance_or_bad_is_refused(client, books, db_session, amount):
+    login(client, books["operator"])
+    before = _count(db_session, LedgerEntry)
+    page = client.post("/operator/payouts/pay", data={
+        "pay-maker_id": books["maker"], "pay-amount": amount, "pay-method": "bank",
+        "pay-reference": "<script>x</script>"})
+    assert page.status_code == 400
+    text = page.get_data(as_text=True)
+    assert "<script>x</script>" not in text
+    assert "错误" in text
+    assert _count(db_session, LedgerEntry) == before
+    assert _count(db_session, Payout) == 0
+
+
+def test_payout_of_available_money_is_a_debit(client, books, db_session):
+    login(client, books["operator"])
+    # ¥100 paid, 5% fee: ¥95 available.
+    page = client.post("/operator/payouts/pay", data={
+        "pay-maker_id": books["maker"], "pay-amount": "95", "pay-method": "wallet",
+        "pay-reference": "WX-1"})
+    assert page.status_code == 302
+    with db_session() as session:
+        total = session.exec(select(func.sum(LedgerEntry.amount)).where(
+            LedgerEntry.maker_id == books["maker"])).one()
+        assert total == 0
+    again = client.post("/operator/payouts/pay", data={
+        "pay-maker_id": books["maker"], "pay-amount": "1", "pay-method": "bank",
+        "pay-reference": "B-2"})
+    assert again.status_code == 400
+
+
+def test_unknown_maker_is_404(client, books):
+    login(client, books["operator"])
+    page = client.post("/operator/payouts/pay", data={
+        "pay-maker_id": "999999", "pay-amount": "1", "pay-method": "bank",
+        "pay-reference": "B"})
+    assert page.status_code == 404
+
+
+def test_correction_needs_a_reason(client, books, db_session):
+    login(client, books["operator"])
+    before = _count(db_session, LedgerEntry)
+    page = client.post("/operator/payouts/adjust", data={
+        "adjust-maker_id": books["maker"], "adjust-amount": "10", "adjust-reason": "  "})
+    assert page.status_code == 400
+    assert "原因" in page.get_data(as_text=True)
+    assert _count(db_session, LedgerEntry) == before
+    ok = client.post("/operator/payouts/adjust", data={
+        "adjust-maker_id": books["maker"], "adjust-amount": "-10",
+        "adjust-reason": "线下多付"})
+    assert ok.status_code == 302
+    assert _count(db_session, LedgerEntry) == before + 1
+
+
+def test_batch_exports_and_books_every_payout_at_once(client, books, db_session):
+    login(client, books["operator"])
+    bad = client.post("/operator/payout-batches", data={"batch-month": "2026-13"})
+    assert bad.status_code == 400
+    made = client.post("/operator/payout-batches", data={"batch-month": "2026-12"})
+    assert made.status_code == 302
+    with db_session() as session:
+        batch = session.exec(select(PayoutBatch)).one()
+    csv_text = client.get(f"/operator/payout-batches/{batch.id}.csv").get_data(as_text=True)
+    assert "95.00" in csv_text
+    # Nothing more can be paid while the batch waits.
+    extra = client.post("/operator/payouts/pay", data={
+        "pay-maker_id": books["maker"], "pay-amount": "1", "pay-method": "bank",
+        "pay-reference": "B"})
+    assert extra.status_code == 400
+    no_ref = client.post(f"/operator/payout-batches/{batch.id}", data={"reference": ""})
+    assert no_ref.status_code == 400
+    paid = client.post(f"/operator/payout-batches/{batch.id}", data={"reference": "ICBC-77"})
+    assert paid.status_code == 302
+    twice = client.post(f"/operator/payout-batches/{batch.id}", data={"reference": "ICBC-77"})
+    assert twice.status_code == 400
+    with db_session() as session:
+        assert session.exec(select(func.sum(LedgerEntry.amount)).where(
+            LedgerEntry.maker_id == books["maker"])).one() == 0
+    summary = client.get(f"/api/income/makers/{books['maker']}").get_json()
+    assert [p["amount"] for p in summary["payouts"]] == [9500]
+    assert summary["available"] == 0
+
+
+def test_stall_till_takes_stock_and_credits_makers(client, books, db_session):
+    login(client, books["seller"])
+    till = client.get(f"/stall/{books['point']}")
+    assert till.status_code == 200
+    key = "till-key-0000000000001"
+    sale = client.post(f"/stall/{books['point']}", data={
+        f"qty-{books['variant']}": "2", "payment": "qr", "key": key})
+    assert sale.status_code == 302
+    replay = client.post(f"/stall/{books['point']}", data={
+        f"qty-{books['variant']}": "2", "payment": "qr", "key": key})
+    assert replay.status_code == 302
+    with db_session() as session:
+        assert session.get(ProductVariant, books["variant"]).stock == 2  # 5 - 1 online - 2
+        assert session.exec(select(func.count()).select_from(StallSale)).one() == 1
+        credit = session.exec(select(func.sum(LedgerEntry.amount)).where(
+            LedgerEntry.sales_point_id == books["point"])).one()
+        assert credit == 20000
+    too_many = client.post(f"/stall/{books['point']}", data={
+        f"qty-{books['variant']}": "3", "payment": "cash", "key": "till-key-0000000000002"})
+    assert too_many.status_code == 400
+    for data in ({f"qty-{books['variant']}": "x", "payment": "cash"},
+                 {"payment": "cash"}, {f"qty-{books['variant']}": "1"}):
+        assert client.post(f"/stall/{books['point']}", data=data).status_code == 400
+    with db_session() as session:
+        assert session.get(ProductVariant, books["variant"]).stock == 2
+
+
+def test_stall_user_sees_only_their_own_stall(client, books, db_session):
+    login(client, books["seller"])
+    assert client.get(f"/stall/{books['other']}").status_code == 404
+    assert client.post(f"/stall/{books['other']}", data={
+        f"qty-{books['variant']}": "1", "payment": "cash"}).status_code == 404
+    assert client.get("/operator/sales-points").status_code == 403
+    with db_session() as session:
+        assert session.exec(select(func.count()).select_from(SalesPoint)).one() == 2
+
+
+def test_balance_from_a_closed_statement_equals_the_full_sum(app, books, db_session):
+    from shop import ledger
+    from shop.income_queries import previous_month, this_month
+    from shop.ledger_models import MonthlyStatement
+
+    with db_session() as session:
+        # Last month's statement, made after it closed: the balance starts from it.
+        session.add(MonthlyStatement(maker_id=books["maker"],
+                                     month=previous_month(this_month()).month_key,
+                                     opening_amount=0, earned_amount=0, paid_out_amount=0,
+                                     closing_amount=0))
+        session.flush()
+        ledger.adjust(session=session, maker_id=books["maker"], amount=500,
+                      reason="补发", by_user_id=None, key="closed-statement")
+        available, owed = ledger.balances(session, books["maker"])
+        assert owed == ledger.total_balance(session, books["maker"]) == 10000
+        assert available == ledger.available_balance(session, books["maker"]) == 10000
