@@ -51,8 +51,11 @@ lint: setup
 translations: setup
 	$(BIN)/python -m core.translations_tool
 
+# Benchmarks (never part of the tests): gunicorn on 127.0.0.1 next to a bare Flask route.
 bench: setup
 	$(BIN)/python bench/catalog_bench.py $(BENCH_ARGS)
+	$(BIN)/python bench/flash_purchase.py --backend both
+	$(BIN)/python bench/income_dashboard.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .cache test-artifacts
