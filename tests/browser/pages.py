@@ -151,7 +151,10 @@ PAGES: dict[str, tuple[Visit, ...]] = {
         Visit("checkout-check", "/checkout/check", role="checkout-guest"),
     ),
     "shop.order_page": (Visit("order", "/orders/{order_token}"),),
-    "shop.order_pay": (Visit("order-pay", "/orders/{order_token}/pay"),),
+    # The card payment page exists only for card orders with Stripe switched on; the gate
+    # server has no Stripe and the demo orders are offline, so only its 404 is checked.
+    # TODO: visit it against localstripe (the card-payment journey of issue 7).
+    "shop.order_pay": (Visit("order-pay", "/orders/{order_token}/pay", status=404),),
     "shop.my_orders": (Visit("my-orders", "/my/orders", role="shopper"),),
     "shop.my_order_lines": (Visit("my-order-lines", "/my/order-lines", role="maker"),),
     "shop.operator_orders": (Visit("operator-orders", "/operator/orders", role="operator"),),
