@@ -42,7 +42,39 @@ ROLE_ACCOUNTS = {
     "maker": "knot1@demo.gongfang.cn",
     "host": "host.yang@demo.gongfang.cn",
     "operator": "operator@demo.gongfang.cn",
+    "stall": "cart1@demo.gongfang.cn",  # sells at the metro cart (/stall)
+    "interpreter": "interp.li@demo.gongfang.cn",  # sign-language host (/host/schedule)
 }
+
+# Signed-out visitors with something in the session, for the cart and checkout pages.
+CART_GUEST = "cart-guest"
+CHECKOUT_GUEST = "checkout-guest"
+CART_PRODUCT = "/products/pankou-plum-set"
+
+
+def fill_cart(page) -> None:
+    """Put the demo's plum-knot set in the cart through the product page's form."""
+    page.goto(CART_PRODUCT)
+    page.locator("form.add-to-cart button[type=submit]").click()
+    page.wait_for_url("**/cart")
+
+
+def fill_checkout(page) -> None:
+    """Answer the checkout questions: a guest, pick-up at the metro cart, pay offline."""
+    page.goto("/checkout/contact")
+    page.locator("#name").fill("测试顾客")
+    page.locator("#email").fill("guest@example.cn")
+    page.locator("main form[method=post] button[type=submit]").click()
+    page.wait_for_url("**/checkout/delivery")
+    page.locator("input[name=method][value=pickup]").check()
+    page.locator("main form[method=post] button[type=submit]").click()
+    page.wait_for_url("**/checkout/pickup")
+    page.locator("input[name=point][value=metro-gulou]").check()
+    page.locator("main form[method=post] button[type=submit]").click()
+    page.wait_for_url("**/checkout/payment")
+    page.locator("input[name=method][value=offline]").check()
+    page.locator("main form[method=post] button[type=submit]").click()
+    page.wait_for_url("**/checkout/check")
 
 
 # --- Browser ------------------------------------------------------------------------
@@ -259,11 +291,17 @@ class DemoServer:
 
             context = self.browser.new_context(base_url=self.url)
             context.set_default_timeout(15_000)
-            if role is not None:
+            if role in ROLE_ACCOUNTS:
                 sign_page = context.new_page()
                 sign_in(sign_page, self.url, ROLE_ACCOUNTS[role], DEMO_PASSWORD)
                 sign_page.close()
             set_language(context, self.url, locale)
+            if role in (CART_GUEST, CHECKOUT_GUEST):
+                fill_page = context.new_page()
+                fill_cart(fill_page)
+                if role == CHECKOUT_GUEST:
+                    fill_checkout(fill_page)
+                fill_page.close()
             self._contexts[key] = context
         page = self._contexts[key].new_page()
         page.set_viewport_size({"width": width, "height": 900})
@@ -280,14 +318,27 @@ def demo_samples(app) -> dict:
 
     from accounts.auth import make_reset_token
     from accounts.models import User, Workshop
-    from core.db import db
+    from catalog.models import Product
+    from core.db import db, utcnow
+    from livestream.models import LiveSession
+    from shop.ledger_models import SalesPoint
+    from shop.models import Order
 
     with app.test_request_context(), db.transaction(write=False) as session:
         maker = session.exec(select(User).where(User.email == ROLE_ACCOUNTS["maker"])).one()
         shopper = session.exec(select(User).where(User.email == ROLE_ACCOUNTS["shopper"])).one()
         workshop = session.exec(select(Workshop).where(Workshop.slug == "hexin-pankou")).one()
+        product = session.exec(select(Product).where(Product.slug == "pankou-plum-set")).one()
+        order = session.exec(select(Order).order_by(Order.id)).first()
+        point = session.exec(select(SalesPoint).where(
+            SalesPoint.slug == "metro-gulou-cart")).one()
+        live = session.exec(select(LiveSession).where(
+            LiveSession.slug == "pankou-evening")).one()
         return {"user_id": maker.id, "workshop_id": workshop.id,
-                "reset_token": make_reset_token(shopper)}
+                "reset_token": make_reset_token(shopper), "product_id": product.id,
+                "order_token": order.public_token, "order_number": order.number,
+                "point_id": point.id, "session_id": live.id,
+                "month": utcnow().strftime("%Y-%m")}
 
 
 def _serve(app) -> tuple[object, threading.Thread, str]:
