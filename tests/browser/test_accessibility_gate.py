@@ -5,9 +5,13 @@ For each page (and each state listed in pages.py: a failed submit, a menu opened
   violation;
 - `<html lang>` and the shop's own words match the language chosen;
 - no sideways scrolling at 320 px.
-Runtime: every width on SQLite; on PostgreSQL (the same templates over other queries)
-the 320 px width only, where reflow problems show.
+Runtime, so the whole suite fits CI's budget on two cores: by default SQLite is checked
+at 320 and 1280 px in both languages, and PostgreSQL (the same templates over other
+queries) in Chinese at 320 px, where reflow problems show. GATE_FULL=1 runs the whole
+matrix: 320, 768 and 1280 px on SQLite and both languages on PostgreSQL.
 """
+
+import os
 
 import pytest
 
@@ -39,8 +43,13 @@ def fresh_gate_pictures():
         (SCREENSHOTS / "gate" / backend).mkdir(parents=True, exist_ok=True)
 
 
+FULL_MATRIX = os.environ.get("GATE_FULL") == "1"
+
+
 def _widths(backend: str) -> tuple[int, ...]:
-    return WIDTHS if backend == "sqlite" else (320,)
+    if backend != "sqlite":
+        return (320,)
+    return WIDTHS if FULL_MATRIX else (320, 1280)
 
 
 def _check(page, axe_url, *, expected_lang, widths, label, picture_prefix, notes):
@@ -72,6 +81,8 @@ def _check(page, axe_url, *, expected_lang, widths, label, picture_prefix, notes
                          ids=[visit.name for _, visit in VISITS])
 def test_page_passes_the_accessibility_gate(gate_server, axe_url, endpoint, visit,
                                             locale):
+    if gate_server.backend != "sqlite" and locale != "zh_Hans_CN" and not FULL_MATRIX:
+        pytest.skip("English on PostgreSQL runs with GATE_FULL=1 (SQLite covers it)")
     widths = _widths(gate_server.backend)
     expected_lang = LANGUAGES[locale]
     page = gate_server.page(visit.role, locale, widths[0])
