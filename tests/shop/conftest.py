@@ -72,36 +72,9 @@ def wait_for(check, timeout=15.0):
 
 
 @pytest.fixture
-def shop_smtp_server():
-    """A real SMTP server (aiosmtpd) on a free 127.0.0.1 port.
-
-    The shared `smtp_server` fixture asks aiosmtpd for port 0, which its start-up
-    self-check then tries to connect to and fails; this one picks a free port first.
-    """
-    import socket
-
-    from aiosmtpd.controller import Controller
-    from aiosmtpd.handlers import Message
-
-    class Inbox(Message):
-        def __init__(self):
-            super().__init__()
-            self.messages = []
-
-        def handle_message(self, message):
-            self.messages.append(message)
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    inbox.host, inbox.port = "127.0.0.1", port
-    try:
-        yield inbox
-    finally:
-        controller.stop()
+def shop_smtp_server(smtp_server):
+    """The shared real SMTP server (tests/conftest.py), under the name the shop tests use."""
+    return smtp_server
 
 
 @pytest.fixture(autouse=True)
