@@ -7,10 +7,15 @@ unless a test sets it) lets
 one worker serve thousands of them per second.
 
 What is never cached: requests with a session cookie (signed in, a cart, flashed
-messages), anything but GET, error responses, and any response that sets a cookie
-(a page that puts a CSRF token into a new session must reach every visitor fresh).
-Stock left may so be up to that many seconds old on the page; the checkout decides
-stock in the database, never from the page.
+messages), anything but GET, error responses, and any page whose view put anything
+but a CSRF token into the new session.
+
+The buy box carries a CSRF token, and a token belongs to one visitor's session. So the
+token is cut out of the page before it is stored, and every visitor served from the
+cache gets a token of their own (and the session cookie that goes with it) put back
+in. Serving one visitor's token to the next would make their "add to cart" fail.
+Stock left may be up to that many seconds old on the page; the checkout decides stock
+in the database, never from the page.
 """
 
 from __future__ import annotations
@@ -20,11 +25,15 @@ import time
 from collections import OrderedDict
 from functools import wraps
 
-from flask import current_app, request
+from flask import current_app, g, request, session
 from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
 from werkzeug.wrappers import Response
 
 MAX_ENTRIES = 2000
+# Stands in for the visitor's CSRF token in a stored page; cannot occur in HTML we render
+# (every text is escaped, and tokens are URL-safe base64).
+TOKEN_HOLE = b"\x00csrf-token\x00"
 _lock = threading.Lock()
 _pages: OrderedDict[tuple, tuple[float, bytes, int, tuple]] = OrderedDict()
 
@@ -59,17 +68,30 @@ def cached_page(view):
             entry = _pages.get(key)
             if entry is not None and entry[0] > now:
                 _pages.move_to_end(key)
-                _, body, status, headers = entry
-                response = Response(body, status=status, headers=list(headers))
-                response.headers["X-Page-Cache"] = "hit"
-                return response
+            else:
+                entry = None
+        if entry is not None:
+            _, body, status, headers = entry
+            if TOKEN_HOLE in body:
+                # This visitor's own token; it also starts their session (Set-Cookie).
+                body = body.replace(TOKEN_HOLE, generate_csrf().encode())
+            response = Response(body, status=status, headers=list(headers))
+            response.headers["X-Page-Cache"] = "hit"
+            return response
         response = current_app.make_response(view(*args, **kwargs))
+        # The session cookie is only written after the view returns, so what the view
+        # put in the session is what says whether the page is anyone else's to see.
         if (response.status_code == 200 and not response.direct_passthrough
-                and "Set-Cookie" not in response.headers and not current_user.is_authenticated):
+                and "Set-Cookie" not in response.headers and not current_user.is_authenticated
+                and set(session.keys()) <= {"csrf_token"}):
+            body = response.get_data()
+            token = g.get("csrf_token")
+            if token:
+                body = body.replace(token.encode(), TOKEN_HOLE)
             headers = tuple((k, v) for k, v in response.headers.items()
                             if k.lower() not in {"content-length", "set-cookie"})
             with _lock:
-                _pages[key] = (now + seconds, response.get_data(), 200, headers)
+                _pages[key] = (now + seconds, body, 200, headers)
                 _pages.move_to_end(key)
                 while len(_pages) > MAX_ENTRIES:
                     _pages.popitem(last=False)

@@ -125,3 +125,29 @@ def test_page_cache_serves_anonymous_visitors_only(app, client, shop):
     english = client.get("/products?q=盘扣")
     assert english.headers["X-Page-Cache"] == "miss" and english.data != first.data
     page_cache.clear()
+
+
+def test_cached_product_page_gives_each_visitor_a_token_of_their_own(app, shop):
+    """Two visitors, the second served from the cache: both can add to the cart."""
+    import re
+
+    from catalog import page_cache
+
+    page_cache.clear()
+    app.config.update(CATALOG_PAGE_CACHE_SECONDS=60, WTF_CSRF_ENABLED=True)
+    tokens = []
+    for visitor in ("first", "second"):
+        client = app.test_client()
+        page = client.get(f"/products/{shop['slug']}")
+        assert page.headers["X-Page-Cache"] == ("miss" if visitor == "first" else "hit")
+        assert "session=" in page.headers.get("Set-Cookie", ""), visitor
+        html = page.get_data(as_text=True)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+        variant = re.search(r'name="variant_id" value="(\d+)"', html).group(1)
+        tokens.append(token)
+        added = client.post("/cart/add", data={"csrf_token": token, "variant_id": variant,
+                                               "quantity": "1"})
+        assert added.status_code == 302, (visitor, added.get_data(as_text=True)[:500])
+        assert "梅花盘扣" in client.get("/cart").get_data(as_text=True)
+    assert tokens[0] != tokens[1]
+    page_cache.clear()
