@@ -9,9 +9,12 @@ from a visible skip into a failure.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import shutil
+import time
+import urllib.request
 from pathlib import Path
 
 import psycopg
@@ -221,3 +224,68 @@ def live_server(app):
     finally:
         server.shutdown()
         thread.join(timeout=5)
+
+
+# --- Stripe: localstripe on 127.0.0.1, its signed webhooks delivered to the app ---------
+
+WEBHOOK_SECRET = "whsec_test_gongfang_shop"
+
+
+@pytest.fixture(scope="session")
+def localstripe_server():
+    """localstripe on 127.0.0.1, in memory only (its aiohttp app can start only once)."""
+    from tests.shop.localstripe_server import LocalStripe
+
+    server = LocalStripe().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def localstripe(localstripe_server):
+    """The running localstripe, emptied and with no webhooks, for one test."""
+    localstripe_server.reset()
+    try:
+        yield localstripe_server
+    finally:
+        localstripe_server.reset()
+
+
+@pytest.fixture
+def stripe_config(app_config, localstripe):
+    """Turn card payments on, pointed at localstripe (use before `app`)."""
+    app_config.update({
+        "STRIPE_SECRET_KEY": "sk_test_gongfang",
+        "STRIPE_PUBLISHABLE_KEY": "pk_test_gongfang",
+        "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "STRIPE_API_BASE": localstripe.url,
+        "STRIPE_JS_URL": f"{localstripe.url}/js.stripe.com/v3/",
+    })
+    return app_config
+
+
+@pytest.fixture
+def stripe_webhooks(stripe_config, localstripe, live_server):
+    """localstripe delivers its signed events to the app served on 127.0.0.1."""
+    body = json.dumps({"url": f"{live_server.url}/stripe/webhook",
+                       "secret": WEBHOOK_SECRET}).encode()
+    request = urllib.request.Request(  # noqa: S310 - loopback localstripe
+        f"{localstripe.url}/_config/webhooks/gongfang", data=body,
+                                     headers={"Content-Type": "application/json"},
+                                     method="POST")
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback
+        assert response.status == 200
+    return live_server
+
+
+def wait_for(check, timeout=15.0):
+    """Poll `check()` until it is truthy (webhooks arrive a second after the event)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.1)
+    return check()

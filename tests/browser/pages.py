@@ -157,8 +157,9 @@ PAGES: dict[str, tuple[Visit, ...]] = {
     ),
     "shop.order_page": (Visit("order", "/orders/{order_token}"),),
     # The card payment page exists only for card orders with Stripe switched on; the gate
-    # server has no Stripe and the demo orders are offline, so only its 404 is checked.
-    # TODO: visit it against localstripe (the card-payment journey of issue 7).
+    # server has no Stripe and the demo orders are offline, so here only its 404 is
+    # checked. test_journey_card.py puts the real page through the same gate (both
+    # languages, every width) against localstripe.
     "shop.order_pay": (Visit("order-pay", "/orders/{order_token}/pay", status=404),),
     "shop.my_orders": (Visit("my-orders", "/my/orders", role="shopper"),),
     "shop.my_order_lines": (Visit("my-order-lines", "/my/order-lines", role="maker"),),
