@@ -24,14 +24,20 @@ from core.db import get_session, utcnow
 from core.forms import form_view
 from core.i18n import current_locale_name, safe_next_url
 from core.mail import queue_mail
+from core.rate_limits import client_address, count_tries, minutes_to_wait
 
 bp = Blueprint("accounts", __name__, url_prefix="/account")
 
 
-def _form_page(template: str, form, **context):
+def _form_page(template: str, form, status: int | None = None, **context):
     """Render a form page; a failed submit answers 400 so nothing is committed."""
-    status = 400 if form.errors else 200
+    status = status or (400 if form.errors else 200)
     return render_template(template, form=form, **context), status
+
+
+def _too_many_tries(field, minutes: int) -> None:
+    field.errors = [_("You have tried too many times. Wait %(minutes)d minutes, then try "
+                      "again.", minutes=minutes)]
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -40,6 +46,10 @@ def register():
     """Create a shopper account."""
     form = RegistrationForm()
     if form.validate_on_submit():
+        tries = {"new-accounts-from-address": client_address()}
+        if minutes := minutes_to_wait(tries):
+            _too_many_tries(form.email, minutes)
+            return _form_page("accounts/register.html", form, status=429)
         try:
             user = services.register_user(
                 session=get_session(), email=form.email.data, password=form.password.data,
@@ -52,6 +62,7 @@ def register():
                             _("An account with this email address already exists. Sign in "
                               "instead.")]
         else:
+            count_tries(tries)
             login_user(user)
             flash(_("Welcome, %(name)s. Your account is ready.", name=user.display_name),
                   "success")
@@ -66,14 +77,23 @@ def login():
     form = LoginForm()
     next_url = safe_next_url(request.args.get("next"), url_for("catalog.home"))
     if form.validate_on_submit():
+        # Wrong passwords are counted per address and per account; while either has
+        # too many, no password is even checked.
         session = get_session()
         user = services.find_user_by_login(session=session, login=form.login.data)
+        account = f"user-{user.id}" if user else form.login.data.strip().lower()
+        tries = {"sign-in-failures-from-address": client_address(),
+                 "sign-in-failures-for-account": account}
+        if minutes := minutes_to_wait(tries):
+            _too_many_tries(form.password, minutes)
+            return _form_page("accounts/login.html", form, status=429)
         if password_matches(user, form.password.data) and user.is_active:
             user.last_login_at = utcnow()
             session.add(user)
             login_user(user, remember=form.remember.data)
             flash(_("You are signed in."), "success")
             return redirect(next_url)
+        count_tries(tries)
         # The same words whether the account exists or not.
         form.password.errors = [_("The email address, mobile number or password is not "
                                   "right")]
@@ -94,8 +114,16 @@ def forgot_password():
     """Send a reset link; the answer is the same whether the account exists or not."""
     form = ForgotPasswordForm()
     if form.validate_on_submit():
+        # Each request may send a mail: limit them per address and per mailbox, whether
+        # or not the account exists (so the limit tells nobody which addresses do).
         session = get_session()
         user = services.find_user_by_login(session=session, login=form.email.data)
+        tries = {"reset-mails-from-address": client_address(),
+                 "reset-mails-for-account": form.email.data.strip().lower()}
+        if minutes := minutes_to_wait(tries):
+            _too_many_tries(form.email, minutes)
+            return _form_page("accounts/forgot_password.html", form, status=429)
+        count_tries(tries)
         if user is not None and user.is_active:
             # The shop's own address, never the request's Host header: a forged Host
             # would otherwise send the owner a link that gives the token to someone else.

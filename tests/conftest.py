@@ -52,6 +52,22 @@ def postgres_server_url() -> str | None:
 
 
 @pytest.fixture(scope="session")
+def redis_url() -> str:
+    """Redis for tests (TEST_REDIS_URL); unreachable -> a visible skip, or a failure
+    with REQUIRE_REDIS=1 (CI). Tests keep their keys apart by a prefix of their own."""
+    import redis
+
+    url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=3).ping()
+    except redis.RedisError as exc:
+        if os.environ.get("REQUIRE_REDIS") == "1":
+            pytest.fail(f"Redis at {url} is required (REQUIRE_REDIS=1): {exc}")
+        pytest.skip(f"Redis is not reachable at TEST_REDIS_URL ({url}): {exc}")
+    return url
+
+
+@pytest.fixture(scope="session")
 def postgres_schema_url(postgres_server_url):
     """A migrated schema of this test run's own on the PostgreSQL server."""
     if postgres_server_url is None:
