@@ -205,9 +205,16 @@ def _app_settings(url: str, folder: Path) -> dict:
     }
 
 
+def _copy_demo_sqlite(template: Path, database: Path, media_dir: str | Path) -> None:
+    """The demo database file and, beside it, the product photos it refers to."""
+    shutil.copyfile(template, database)
+    shutil.copytree(template.parent / "media", media_dir, dirs_exist_ok=True)
+
+
 @pytest.fixture(scope="session")
 def demo_sqlite_template(sqlite_template, tmp_path_factory) -> Path:
-    """A migrated SQLite file with the demo shop loaded once (hashing 30 passwords is slow)."""
+    """A migrated SQLite file with the demo shop loaded once (hashing 30 passwords is slow);
+    its photos are under `media/` beside it."""
     from app import create_app
 
     folder = tmp_path_factory.mktemp("demo-template")
@@ -233,8 +240,8 @@ def app(app_config, request):
 
     url = str(app_config["DATABASE_URL"])
     if url.startswith("sqlite:///"):
-        shutil.copyfile(request.getfixturevalue("demo_sqlite_template"),
-                        url.removeprefix("sqlite:///"))
+        _copy_demo_sqlite(request.getfixturevalue("demo_sqlite_template"),
+                          Path(url.removeprefix("sqlite:///")), app_config["MEDIA_DIR"])
     application = create_app(app_config)
     # core.db's `db` is one object per process: the next create_app() replaces its engine,
     # so keep this app's own engine to dispose of it.
@@ -364,7 +371,8 @@ def gate_server(request, tmp_path_factory, browser):
     with contextlib.ExitStack() as stack:
         if request.param == "sqlite":
             path = folder / "gate.db"
-            shutil.copyfile(request.getfixturevalue("demo_sqlite_template"), path)
+            _copy_demo_sqlite(request.getfixturevalue("demo_sqlite_template"), path,
+                              folder / "media")
             url, needs_demo = f"sqlite:///{path}", False
         else:
             url = stack.enter_context(_postgres_schema())

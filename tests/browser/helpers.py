@@ -157,13 +157,22 @@ FOCUS_STATE_JS = r"""() => {
     const cy = Math.min(Math.max(rect.top + Math.min(rect.height, 8) / 2, 0),
                         window.innerHeight - 1);
     const top = document.elementFromPoint(cx, cy);
+    // What the ring is drawn on: the first ancestor with a background of its own.
+    let behind = 'rgb(255, 255, 255)';
+    for (let node = el.parentElement; node; node = node.parentElement) {
+        const colour = getComputedStyle(node).backgroundColor;
+        if (colour && colour !== 'transparent' && !/rgba\(.*,\s*0\)$/.test(colour)) {
+            behind = colour;
+            break;
+        }
+    }
     return {
         tag: el.tagName.toLowerCase(),
         text: (el.innerText || el.value || el.getAttribute('aria-label') || el.id || '')
             .trim().slice(0, 60),
         id: el.id,
         outlineStyle: style.outlineStyle, outlineWidth: parseFloat(style.outlineWidth) || 0,
-        boxShadow: style.boxShadow,
+        outlineColor: style.outlineColor, boxShadow: style.boxShadow, behind: behind,
         focusVisible: el.matches(':focus-visible'),
         rect: {top: rect.top, bottom: rect.bottom, left: rect.left, right: rect.right,
                width: rect.width, height: rect.height},
@@ -173,6 +182,37 @@ FOCUS_STATE_JS = r"""() => {
         viewportHeight: window.innerHeight,
     };
 }"""
+
+
+def _rgb(text: str) -> tuple[float, float, float] | None:
+    match = re.search(r"rgba?\(([\d.]+),\s*([\d.]+),\s*([\d.]+)", text or "")
+    return tuple(float(part) for part in match.groups()) if match else None
+
+
+def contrast(first: tuple, second: tuple) -> float:
+    """WCAG contrast ratio of two sRGB colours (1 to 21)."""
+    def luminance(rgb):
+        channels = [c / 255 for c in rgb]
+        linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+    lighter, darker = sorted((luminance(first), luminance(second)), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+def _ring_problem(state: dict) -> str | None:
+    """None when the outline or the shadow stands out 3:1 from what is behind (WCAG 1.4.11)."""
+    has_outline = state["outlineStyle"] != "none" and state["outlineWidth"] > 0
+    has_shadow = state["boxShadow"] not in ("none", "")
+    if not (has_outline or has_shadow):
+        return "no visible focus indicator (no outline, no box-shadow)"
+    behind = _rgb(state["behind"])
+    rings = ([_rgb(state["outlineColor"])] if has_outline else []) + (
+        [_rgb(state["boxShadow"])] if has_shadow else [])
+    ratios = [contrast(ring, behind) for ring in rings if ring and behind]
+    if ratios and max(ratios) < 3:
+        return (f"focus indicator stands out only {max(ratios):.1f}:1 from the background "
+                f"{state['behind']} (needs 3:1)")
+    return None
 
 
 @dataclass
@@ -191,10 +231,8 @@ def focus_stop(page: Page) -> FocusStop | None:
     if state is None:
         return None
     problems = []
-    has_outline = state["outlineStyle"] != "none" and state["outlineWidth"] > 0
-    has_shadow = state["boxShadow"] not in ("none", "")
-    if not (has_outline or has_shadow):
-        problems.append("no visible focus indicator (no outline, no box-shadow)")
+    if (ring := _ring_problem(state)) is not None:
+        problems.append(ring)
     rect = state["rect"]
     if rect["width"] == 0 or rect["height"] == 0:
         problems.append("focused element has no size")
@@ -282,9 +320,9 @@ class Screenshots:
             old.unlink()
         self.count = 0
 
-    def take(self, page: Page, name: str) -> Path:
-        """Save the whole page as NN-name.png."""
+    def take(self, page: Page, name: str, *, full_page: bool = True) -> Path:
+        """Save the whole page (or what the window shows) as NN-name.png."""
         self.count += 1
         path = self.folder / f"{self.count:02d}-{name}.png"
-        page.screenshot(path=str(path), full_page=True)
+        page.screenshot(path=str(path), full_page=full_page)
         return path

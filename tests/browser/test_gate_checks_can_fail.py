@@ -94,6 +94,26 @@ def test_focus_without_a_visible_indicator_is_caught(browser):
         context.close()
 
 
+def test_a_focus_ring_that_does_not_stand_out_is_caught(browser):
+    """A pale yellow ring on white is 1.6:1; on the brand red it is clear (WCAG 1.4.11)."""
+    ring = "outline: 3px solid #ffbf47; outline-offset: 2px; box-shadow: none;"
+    context, page = _page(
+        browser, '<main><a href="#x" id="pale">on white</a>'
+                 '<p style="background:#8a1c1c"><a href="#y" id="on-red">on red</a></p></main>',
+        style=f"a:focus-visible {{ {ring} }}")
+    try:
+        page.keyboard.press("Tab")  # skip link
+        page.keyboard.press("Tab")
+        stop = focus_stop(page)
+        assert stop.id == "pale"
+        assert stop.problems == ["focus indicator stands out only 1.6:1 from the background "
+                                 "rgb(255, 255, 255) (needs 3:1)"]
+        page.keyboard.press("Tab")
+        assert (focus_stop(page).id, focus_stop(page).problems) == ("on-red", [])
+    finally:
+        context.close()
+
+
 def test_focus_hidden_under_a_sticky_header_is_caught(browser):
     header = ('<header class="site-header" style="position:sticky;top:0;height:200px;'
               'background:#800;z-index:10">header</header>')
