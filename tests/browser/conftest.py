@@ -227,6 +227,60 @@ def demo_sqlite_template(sqlite_template, tmp_path_factory) -> Path:
     return path
 
 
+def _schema_of(url: str) -> str:
+    return url.rsplit("search_path%3D", 1)[1].split("&", 1)[0]
+
+
+def _copy_demo_postgres(template: dict, url: str, media_dir: str | Path) -> None:
+    """Copy the demo's rows from the template schema into the (empty, migrated) schema
+    of `url`, parents first, then move each id sequence past the copied ids; and the
+    product photos. Loading the demo afresh took 15-45 s a test (30 password hashes,
+    image renditions); copying rows within the server takes well under one."""
+    from psycopg import sql
+    from sqlmodel import SQLModel
+
+    import models_registry  # noqa: F401 - every table in the metadata
+
+    source, target = template["schema"], _schema_of(url)
+    server = os.environ.get("TEST_DATABASE_URL", DEFAULT_POSTGRES)
+    with psycopg.connect(server) as connection:
+        for table in SQLModel.metadata.sorted_tables:
+            columns = [sql.Identifier(row[0]) for row in connection.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema = %s "
+                "AND table_name = %s AND is_generated = 'NEVER' ORDER BY ordinal_position",
+                (source, table.name))]
+            names = sql.SQL(", ").join(columns)
+            connection.execute(sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {}").format(
+                sql.Identifier(target, table.name), names, names,
+                sql.Identifier(source, table.name)))
+            qualified = sql.Identifier(target, table.name).as_string(connection)
+            if sql.Identifier("id") in columns and connection.execute(
+                    "SELECT pg_get_serial_sequence(%s, 'id')", (qualified,)).fetchone()[0]:
+                connection.execute(sql.SQL(
+                    "SELECT setval(pg_get_serial_sequence(%s, 'id'), "
+                    "(SELECT COALESCE(max(id), 0) + 1 FROM {}), false)").format(
+                        sql.Identifier(target, table.name)), (qualified,))
+    shutil.copytree(template["media"], media_dir, dirs_exist_ok=True)
+
+
+@pytest.fixture(scope="session")
+def demo_postgres_template(tmp_path_factory):
+    """A PostgreSQL schema with the demo shop loaded once for the run, and its photos
+    (None when PostgreSQL is not reachable: the tests that need it skip)."""
+    from app import create_app
+
+    with _postgres_schema() as url:
+        if url is None:
+            yield None
+            return
+        folder = tmp_path_factory.mktemp("demo-postgres-template")
+        app = create_app(_app_settings(url, folder))
+        engine = app.extensions["database"].engine
+        _load_demo(app)
+        engine.dispose()
+        yield {"schema": _schema_of(url), "media": folder / "media"}
+
+
 @pytest.fixture
 def app_config(app_config) -> dict:
     """Browser journeys use the real CSRF tokens."""
@@ -242,12 +296,13 @@ def app(app_config, request):
     if url.startswith("sqlite:///"):
         _copy_demo_sqlite(request.getfixturevalue("demo_sqlite_template"),
                           Path(url.removeprefix("sqlite:///")), app_config["MEDIA_DIR"])
+    else:
+        _copy_demo_postgres(request.getfixturevalue("demo_postgres_template"), url,
+                            app_config["MEDIA_DIR"])
     application = create_app(app_config)
     # core.db's `db` is one object per process: the next create_app() replaces its engine,
     # so keep this app's own engine to dispose of it.
     engine = application.extensions["database"].engine
-    if not url.startswith("sqlite"):
-        _load_demo(application)
     yield application
     engine.dispose()
 
@@ -373,18 +428,17 @@ def gate_server(request, tmp_path_factory, browser):
             path = folder / "gate.db"
             _copy_demo_sqlite(request.getfixturevalue("demo_sqlite_template"), path,
                               folder / "media")
-            url, needs_demo = f"sqlite:///{path}", False
+            url = f"sqlite:///{path}"
         else:
             url = stack.enter_context(_postgres_schema())
             if url is None:
                 if os.environ.get("REQUIRE_POSTGRES") == "1":
                     pytest.fail("PostgreSQL is required (REQUIRE_POSTGRES=1) but not reachable")
                 pytest.skip("PostgreSQL is not reachable at TEST_DATABASE_URL")
-            needs_demo = True
+            _copy_demo_postgres(request.getfixturevalue("demo_postgres_template"), url,
+                                folder / "media")
         app = create_app(_app_settings(url, folder))
         engine = app.extensions["database"].engine  # see `app` above
-        if needs_demo:
-            _load_demo(app)
         server, thread, base_url = _serve(app)
         demo = DemoServer(request.param, base_url, app, demo_samples(app), browser)
         try:
