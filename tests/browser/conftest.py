@@ -220,6 +220,12 @@ def demo_sqlite_template(sqlite_template, tmp_path_factory) -> Path:
     return path
 
 
+def _copy_demo_sqlite(template: Path, database: Path, media_dir) -> None:
+    """The demo database and its product photos (they live in the template's MEDIA_DIR)."""
+    shutil.copyfile(template, database)
+    shutil.copytree(template.parent / "media", media_dir, dirs_exist_ok=True)
+
+
 @pytest.fixture
 def app_config(app_config) -> dict:
     """Browser journeys use the real CSRF tokens."""
@@ -233,8 +239,8 @@ def app(app_config, request):
 
     url = str(app_config["DATABASE_URL"])
     if url.startswith("sqlite:///"):
-        shutil.copyfile(request.getfixturevalue("demo_sqlite_template"),
-                        url.removeprefix("sqlite:///"))
+        _copy_demo_sqlite(request.getfixturevalue("demo_sqlite_template"),
+                          Path(url.removeprefix("sqlite:///")), app_config["MEDIA_DIR"])
     application = create_app(app_config)
     # core.db's `db` is one object per process: the next create_app() replaces its engine,
     # so keep this app's own engine to dispose of it.
@@ -364,7 +370,8 @@ def gate_server(request, tmp_path_factory, browser):
     with contextlib.ExitStack() as stack:
         if request.param == "sqlite":
             path = folder / "gate.db"
-            shutil.copyfile(request.getfixturevalue("demo_sqlite_template"), path)
+            _copy_demo_sqlite(request.getfixturevalue("demo_sqlite_template"), path,
+                              folder / "media")
             url, needs_demo = f"sqlite:///{path}", False
         else:
             url = stack.enter_context(_postgres_schema())
