@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from babel.dates import format_date
+from babel.dates import format_date, format_skeleton
 from babel.numbers import format_currency
 from flask import Blueprint, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
@@ -72,6 +72,12 @@ def income_date(value) -> str:
     if isinstance(value, datetime):
         value = value.astimezone(q.local_zone()).date()
     return format_date(value, format="long", locale=current_locale_name())
+
+
+@bp.app_template_filter()
+def income_month(period) -> str:
+    """A month as people say it: 2026年12月 / December 2026 (not 2026-12)."""
+    return format_skeleton("yMMMM", period.first, locale=current_locale_name())
 
 
 def _now() -> datetime:

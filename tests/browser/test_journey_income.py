@@ -82,6 +82,7 @@ def test_maker_reads_this_month_and_downloads_the_same_figures(live_server, new_
     assert photo.evaluate("img => img.complete && img.naturalWidth > 0"), "the photo did not load"
     # The chart's figures are in a real table, this month last, the same as the headline.
     assert len(board["months"]) == 6
+    assert all(re.fullmatch(r"\d{4}年\d{1,2}月", month) for month in board["months"])
     assert list(board["months"].values())[-1] == board["earned"]
     expect(page.locator(".income-list").first).to_contain_text(
         re.compile(r"从 \d{4}年\d{1,2}月\d{1,2}日 起可以付给你"))  # when, as a full date
@@ -127,8 +128,9 @@ def test_maker_reads_this_month_and_downloads_the_same_figures(live_server, new_
     # The statement to print says the same month in the same figures.
     actions.get_by_role("link", name="打印月度账单").click()
     heading = page.get_by_role("heading", level=1)
-    expect(heading).to_have_text(re.compile(r"^\d{4}-\d{2} 月度账单$"))
+    expect(heading).to_have_text(re.compile(r"^\d{4}年\d{1,2}月 月度账单$"))  # as people say it
     month = heading.inner_text().split(" ")[0]
+    assert list(board["months"])[-1] == month
     expect(page.locator(".income-headline")).to_have_text(
         f"{month} 你赚了 {page_money(board['earned'])}。")
     money = table_rows(page, "你这个月的钱")

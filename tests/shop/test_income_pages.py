@@ -96,10 +96,13 @@ def test_printable_statement_and_monthly_job(app, client, world, db_session):
     login(client, world["emails"]["a0"])
     from shop.income_queries import this_month
 
-    month = this_month().month_key
-    page = client.get(f"/income/makers/{world['ids']['a0']}/statement/{month}")
+    period = this_month()
+    page = client.get(f"/income/makers/{world['ids']['a0']}/statement/{period.month_key}")
     assert page.status_code == 200
-    assert "¥145.92" in page.get_data(as_text=True)
+    # The month as people say it, not as a date code.
+    said = f"{period.first.year}年{period.first.month}月"
+    html = page.get_data(as_text=True)
+    assert f"<h1>{said} 月度账单</h1>" in html and f"{said} 你赚了 ¥145.92。" in html
     assert client.get(f"/income/makers/{world['ids']['a0']}/statement/2026-13").status_code == 400
     from datetime import timedelta
 
