@@ -1,4 +1,4 @@
-"""A short-lived, per-process cache of storefront pages for visitors who are not signed in.
+"""A short-lived cache, per process and app, of storefront pages for visitors who are not signed in.
 
 Why: a catalogue or product page costs a few database queries and a template render;
 most visitors are anonymous and see the same page. Keeping the rendered page for a
@@ -20,6 +20,7 @@ in the database, never from the page.
 
 from __future__ import annotations
 
+import secrets
 import threading
 import time
 from collections import OrderedDict
@@ -44,6 +45,10 @@ def clear() -> None:
         _pages.clear()
 
 
+def _app_mark() -> str:
+    return current_app.extensions.setdefault("catalog_page_cache_mark", secrets.token_hex(8))
+
+
 def _cacheable_request() -> bool:
     session_cookie = current_app.config.get("SESSION_COOKIE_NAME", "session")
     return (request.method == "GET" and session_cookie not in request.cookies
@@ -61,8 +66,10 @@ def cached_page(view):
             return view(*args, **kwargs)
         from core.i18n import LANGUAGE_COOKIE
 
-        # Without an account the language comes from this cookie alone (core.i18n).
-        key = (request.full_path, request.cookies.get(LANGUAGE_COOKIE, ""))
+        # Without an account the language comes from this cookie alone (core.i18n). The
+        # app's own mark keeps apart two apps of one process (tests make one per test,
+        # each on its own database), which would otherwise see each other's pages.
+        key = (_app_mark(), request.full_path, request.cookies.get(LANGUAGE_COOKIE, ""))
         now = time.monotonic()
         with _lock:
             entry = _pages.get(key)

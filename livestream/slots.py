@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
 from accounts.models import HostCapability, HostRole, User
@@ -28,6 +29,8 @@ from livestream.notices import notify, operators
 from livestream.rules import INTERPRETER_ROLES, SlotRules, interpreting_minutes
 
 OPEN_FOR_SIGN_UP = (SessionStatus.DRAFT, SessionStatus.SCHEDULED)
+# A slot in a session with one of these statuses keeps its host busy at that time.
+HOLDS_THE_HOST = (SessionStatus.DRAFT, SessionStatus.SCHEDULED, SessionStatus.LIVE)
 
 
 class SlotTaken(Conflict):
@@ -86,7 +89,7 @@ def check_calendar(*, session: Session, host_id: int, starts_at: datetime, ends_
 
     Call after `lock_host`: the reads below must see every committed claim.
     """
-    active = [s.value for s in (SessionStatus.DRAFT, SessionStatus.SCHEDULED, SessionStatus.LIVE)]
+    active = [s.value for s in HOLDS_THE_HOST]
     base = (sa.select(LiveSessionSlot.id, LiveSessionSlot.role, LiveSessionSlot.starts_at,
                       LiveSessionSlot.ends_at, LiveSessionSlot.team_size)
             .join(LiveSession, LiveSession.id == LiveSessionSlot.session_id)
@@ -239,7 +242,8 @@ def _alert_late_release(*, session: Session, live: LiveSession, slot: LiveSessio
 
 
 def qualified_open_slots(*, session: Session, host_id: int, limit: int = 100):
-    """Open slots of upcoming sessions that this host is qualified for, soonest first."""
+    """Open slots of upcoming sessions that this host is qualified for and free at,
+    soonest first (a slot at the time of one they hold is not theirs to take)."""
     capabilities = session.exec(select(HostCapability).where(
         HostCapability.user_id == host_id)).all()
     if not capabilities:
@@ -255,11 +259,18 @@ def qualified_open_slots(*, session: Session, host_id: int, limit: int = 100):
         else:
             condition = sa.and_(condition, LiveSessionSlot.sign_language.is_(None))
         conditions.append(condition)
+    held, held_session = aliased(LiveSessionSlot), aliased(LiveSession)
+    clash = (sa.select(held.id).join(held_session, held_session.id == held.session_id)
+             .where(held.host_id == host_id,
+                    held_session.status.in_([s.value for s in HOLDS_THE_HOST]),
+                    held.starts_at < LiveSessionSlot.ends_at,
+                    held.ends_at > LiveSessionSlot.starts_at)
+             .correlate(LiveSessionSlot))
     return session.exec(
         select(LiveSessionSlot, LiveSession)
         .join(LiveSession, LiveSession.id == LiveSessionSlot.session_id)
         .where(LiveSessionSlot.host_id.is_(None), sa.or_(*conditions),
                LiveSession.status.in_([s.value for s in OPEN_FOR_SIGN_UP]),
-               LiveSession.planned_start > utcnow())
+               LiveSession.planned_start > utcnow(), ~sa.exists(clash))
         .order_by(LiveSessionSlot.starts_at, LiveSessionSlot.id).limit(limit)).all()
 

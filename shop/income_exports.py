@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import datetime
+from decimal import Decimal
 
 from flask import Response
+from flask_babel import get_timezone
+from flask_babel import lazy_gettext as _l
 from openpyxl import Workbook
 
 from core.money import Money
@@ -35,11 +39,18 @@ def csv_response(rows: list[list], filename: str) -> Response:
 
 
 def xlsx_response(rows: list[list], filename: str, title: str) -> Response:
+    """A one-sheet workbook; amounts (Decimal) and times stay numbers a sheet can add up."""
     book = Workbook()
     sheet = book.active
     sheet.title = title[:31]
     for row in rows:
         sheet.append([safe_cell(v) for v in row])
+    for row in sheet.iter_rows():
+        for cell in row:
+            if isinstance(cell.value, Decimal):
+                cell.number_format = "#,##0.00"
+            elif isinstance(cell.value, datetime):
+                cell.number_format = "yyyy-mm-dd hh:mm"
     buffer = io.BytesIO()
     book.save(buffer)
     return Response(buffer.getvalue(), mimetype=(
@@ -59,4 +70,21 @@ def entry_rows(entries, names: dict[int, str] | None = None) -> list[list]:
                      (names or {}).get(e.maker_id, str(e.maker_id)), e.kind.value,
                      e.channel.value if e.channel else "", e.description, e.quantity,
                      yuan(e.amount), e.currency, e.reason or ""])
+    return rows
+
+
+SHEET_HEADER = (_l("Date"), _l("Maker"), _l("Type"), _l("Where it sold"), _l("Item"),
+                _l("Quantity"), _l("Amount in yuan"), _l("Currency"), _l("Reason"))
+
+
+def entry_sheet_rows(entries, names: dict[int, str] | None = None) -> list[list]:
+    """The CSV's rows for people: headings and kinds in the reader's language, local
+    times as dates and amounts as numbers (the CSV keeps stable codes for programs)."""
+    rows = [[str(h) for h in SHEET_HEADER]]
+    zone = get_timezone()
+    for e in entries:
+        rows.append([e.occurred_at.astimezone(zone).replace(tzinfo=None),
+                     (names or {}).get(e.maker_id, str(e.maker_id)), str(e.kind.label),
+                     str(e.channel.label) if e.channel else "", e.description, e.quantity,
+                     Money(int(e.amount)).decimal, e.currency, e.reason or ""])
     return rows

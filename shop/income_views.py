@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from babel.dates import format_date
+from babel.dates import format_date, format_skeleton
 from babel.numbers import format_currency
 from flask import Blueprint, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
@@ -25,7 +25,13 @@ from shop.income_access import (
     parse_range,
     workshop_for,
 )
-from shop.income_exports import csv_response, entry_rows, xlsx_response, yuan
+from shop.income_exports import (
+    csv_response,
+    entry_rows,
+    entry_sheet_rows,
+    xlsx_response,
+    yuan,
+)
 
 bp = Blueprint("income", __name__)
 
@@ -68,6 +74,12 @@ def income_date(value) -> str:
     return format_date(value, format="long", locale=current_locale_name())
 
 
+@bp.app_template_filter()
+def income_month(period) -> str:
+    """A month as people say it: 2026年12月 / December 2026 (not 2026-12)."""
+    return format_skeleton("yMMMM", period.first, locale=current_locale_name())
+
+
 def _now() -> datetime:
     return utcnow()
 
@@ -103,11 +115,12 @@ def _export(maker_id: int, kind: str):
     session = get_session()
     maker = maker_for(session, maker_id)
     period = parse_range(request.args.get("from"), request.args.get("to"), q.this_month())
-    rows = entry_rows(q.entries(session, [maker.id], period), {maker.id: maker.display_name})
+    entries = q.entries(session, [maker.id], period)
+    names = {maker.id: maker.display_name}
     name = f"income-{maker.id}-{period.first.isoformat()}-{period.last.isoformat()}"
     if kind == "xlsx":
-        return xlsx_response(rows, f"{name}.xlsx", "income")
-    return csv_response(rows, f"{name}.csv")
+        return xlsx_response(entry_sheet_rows(entries, names), f"{name}.xlsx", "income")
+    return csv_response(entry_rows(entries, names), f"{name}.csv")
 
 
 @bp.route("/income/makers/<int:maker_id>/income.<any(csv, xlsx):kind>")

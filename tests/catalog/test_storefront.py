@@ -127,6 +127,24 @@ def test_page_cache_serves_anonymous_visitors_only(app, client, shop):
     page_cache.clear()
 
 
+def test_page_cache_keeps_two_apps_of_one_process_apart(app, client, shop, app_config):
+    """Tests make an app per test on a database of its own: never the last one's page."""
+    from app import create_app
+    from catalog import page_cache
+
+    page_cache.clear()
+    app.config["CATALOG_PAGE_CACHE_SECONDS"] = 60
+    assert client.get("/products?q=盘扣").headers["X-Page-Cache"] == "miss"
+    assert client.get("/products?q=盘扣").headers["X-Page-Cache"] == "hit"
+    other = create_app({**app_config, "CATALOG_PAGE_CACHE_SECONDS": 60})
+    try:
+        page = other.test_client().get("/products?q=盘扣")
+        assert page.headers["X-Page-Cache"] == "miss"
+    finally:
+        other.extensions["database"].engine.dispose()
+        page_cache.clear()
+
+
 def test_cached_product_page_gives_each_visitor_a_token_of_their_own(app, shop):
     """Two visitors, the second served from the cache: both can add to the cart."""
     import re

@@ -79,6 +79,31 @@ def test_two_interpreters_fill_the_team_and_then_it_can_go_live(db_session):
         assert _count(session, Notice) == 2 and _count(session, OutboxMail) == 2
 
 
+def test_open_slots_leave_out_those_at_the_time_of_a_slot_the_host_holds(db_session):
+    with db_session() as session:
+        evening = plan_session(session, presenter=make_deaf_presenter(session))
+        overlapping = plan_session(session, presenter=make_deaf_presenter(session),
+                                   start=evening.planned_start + timedelta(minutes=30))
+        later = plan_session(session, presenter=make_deaf_presenter(session), hours_ahead=72)
+        first, second = _interpreter_slots(session, evening.id)
+        overlapping_ids = [s.id for s in _interpreter_slots(session, overlapping.id)]
+        later_ids = [s.id for s in _interpreter_slots(session, later.id)]
+        wang, li = make_interpreter(session), make_interpreter(session)
+
+        def offered(host):
+            return [slot.id for slot, _live in
+                    slots.qualified_open_slots(session=session, host_id=host.id)]
+
+        assert offered(wang) == [first.id, second.id, *overlapping_ids, *later_ids]
+        slots.claim_slot(session=session, slot_id=first.id, host=wang)
+        # Claiming the team's other seat, or a seat at the same time, would be refused.
+        assert offered(wang) == later_ids
+        assert offered(li) == [second.id, *overlapping_ids, *later_ids]
+        # A cancelled session keeps nobody busy.
+        lifecycle.cancel_session(session=session, live=evening)
+        assert offered(wang) == [*overlapping_ids, *later_ids]
+
+
 def test_a_taken_slot_cannot_be_claimed_again(db_session):
     with db_session() as session:
         live = plan_session(session, presenter=make_host(session), minutes=45)

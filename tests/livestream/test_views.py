@@ -73,6 +73,8 @@ def test_host_claims_from_their_schedule_page(client, db_session, published):
         assert session.get(LiveSessionSlot, slot_id).host_id == host.id
     feed = client.get("/host/schedule").get_data(as_text=True)
     token = feed.split("/calendar/host/")[1].split(".ics")[0]
+    # The same feed as a file to download, for a calendar app that cannot subscribe.
+    assert f'/calendar/host/{token}.ics" download="gongfang-slots.ics"' in feed
     assert b"BEGIN:VEVENT" in client.get(f"/calendar/host/{token}.ics").data
     assert client.get("/calendar/host/not-a-token.ics").status_code == 404
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from datetime import datetime
 
 import pytest
 from openpyxl import load_workbook
@@ -67,8 +68,14 @@ def test_csv_and_spreadsheet_downloads(client, world):
     xlsx = client.get(f"/income/makers/{maker_id}/income.xlsx")
     assert xlsx.status_code == 200
     sheet = load_workbook(io.BytesIO(xlsx.data)).active
-    assert [c.value for c in sheet[1]][0] == "date"
-    assert any(row[6] == "145.92" for row in sheet.iter_rows(values_only=True))
+    # The spreadsheet is for people: their language, and numbers a sheet can add up.
+    assert [c.value for c in sheet[1]] == ["日期", "手艺人", "类型", "在哪里卖出的", "商品",
+                                           "数量", "金额（元）", "币种", "原因"]
+    sale = next(row for row in sheet.iter_rows(min_row=2) if row[2].value == "卖出")
+    assert sale[3].value == "网店" and sale[5].value == 2
+    assert isinstance(sale[6].value, float) and f"{sale[6].value:.2f}" == "145.92"
+    assert sale[6].number_format == "#,##0.00"
+    assert isinstance(sale[0].value, datetime)
 
 
 @pytest.mark.parametrize("query", [
@@ -89,10 +96,13 @@ def test_printable_statement_and_monthly_job(app, client, world, db_session):
     login(client, world["emails"]["a0"])
     from shop.income_queries import this_month
 
-    month = this_month().month_key
-    page = client.get(f"/income/makers/{world['ids']['a0']}/statement/{month}")
+    period = this_month()
+    page = client.get(f"/income/makers/{world['ids']['a0']}/statement/{period.month_key}")
     assert page.status_code == 200
-    assert "¥145.92" in page.get_data(as_text=True)
+    # The month as people say it, not as a date code.
+    said = f"{period.first.year}年{period.first.month}月"
+    html = page.get_data(as_text=True)
+    assert f"<h1>{said} 月度账单</h1>" in html and f"{said} 你赚了 ¥145.92。" in html
     assert client.get(f"/income/makers/{world['ids']['a0']}/statement/2026-13").status_code == 400
     from datetime import timedelta
 
