@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from dateutil.rrule import DAILY, WEEKLY, rrule
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlmodel import Session, select
 
 from accounts.models import HostCapability, HostProfile, HostRole, SignLanguage, User
 from core.db import utcnow
 from core.errors import Conflict, DomainError
+from core.timezones import shop_zone
 from livestream.models import (
     LiveSeries,
     LiveSession,
@@ -23,10 +23,8 @@ from livestream.models import (
     RepeatFrequency,
     SessionStatus,
 )
-from livestream.rules import SlotRules, required_slots
+from livestream.rules import MAX_SESSION_HOURS, SlotRules, required_slots
 from livestream.slots import check_calendar, lock_host
-
-MAX_SESSION_HOURS = 8
 
 
 class InvalidSchedule(DomainError):
@@ -93,10 +91,9 @@ def occurrences(*, start: datetime, repeat: Repeat | None) -> list[datetime]:
                               field="repeat_until")
     if not 1 <= repeat.interval <= 52:
         raise InvalidSchedule(_l("Repeat every 1 to 52 weeks or days"), field="repeat_interval")
-    from zoneinfo import ZoneInfo
-
-    # Expand in local time so "every Friday 19:00" stays 19:00 on the wall clock.
-    zone = ZoneInfo(current_app.config["DEFAULT_TIMEZONE"])
+    # Expand on the shop's wall clock, whoever typed the first one: "every Friday 19:00"
+    # is about the stream's audience, so it stays 19:00 there (core.timezones).
+    zone = shop_zone()
     local = start.astimezone(zone).replace(tzinfo=None)
     until = repeat.until.astimezone(zone).replace(tzinfo=None) if repeat.until else None
     frequency = WEEKLY if repeat.frequency == RepeatFrequency.WEEKLY else DAILY

@@ -11,7 +11,6 @@ the same moment are checked one after the other.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app
@@ -23,6 +22,7 @@ from accounts.models import HostCapability, HostRole, User
 from catalog.models import Product
 from core.db import utcnow
 from core.errors import Conflict, NotAllowed, NotFound
+from core.timezones import shop_zone
 from livestream.models import LiveSession, LiveSessionProduct, LiveSessionSlot, SessionStatus
 from livestream.notices import notify, operators
 from livestream.rules import INTERPRETER_ROLES, SlotRules, interpreting_minutes
@@ -100,7 +100,9 @@ def check_calendar(*, session: Session, host_id: int, starts_at: datetime, ends_
     if role not in INTERPRETER_ROLES:
         return
     rules = SlotRules.from_config()
-    zone = ZoneInfo(current_app.config["DEFAULT_TIMEZONE"])
+    # "A day" is the session's local day in the shop's zone, whoever claims and wherever
+    # they live: the limit protects the interpreter on the stream's own day.
+    zone = shop_zone()
     day = starts_at.astimezone(zone).date()
     day_start = datetime.combine(day, datetime.min.time(), tzinfo=zone)
     day_end = day_start + timedelta(days=1)
