@@ -17,7 +17,7 @@ from core.db import get_session
 from core.errors import DomainError
 from core.forms import form_view
 from core.timezones import viewer_zone
-from livestream import lifecycle, queries, services, slots
+from livestream import editing, lifecycle, queries, services, slots
 from livestream.forms import AssignForm, SessionForm, SlotForm, options, read_time
 from livestream.models import LiveSession, LiveSessionProduct, LiveSessionSlot, RepeatFrequency
 
@@ -108,7 +108,7 @@ def new_session():
 @roles_required(Role.OPERATOR)
 @form_view
 def edit_session(session_id: int):
-    """Change a planned session; its team follows the new times."""
+    """Change a planned session; its team follows the new times and is told."""
     session = get_session()
     live = _live(session_id)
     zone = viewer_zone()
@@ -125,18 +125,40 @@ def edit_session(session_id: int):
     del form.repeat, form.repeat_count, form.repeat_until
     if form.validate_on_submit():
         try:
-            services.update_session(session=session, live=live, plan=_plan_from(form))
+            change = editing.update_session(session=session, live=live, plan=_plan_from(form))
         except services.InvalidSchedule as error:
             session.rollback()
             _apply_error(form, error)
         except DomainError as error:
             return _refused(error, url_for("livestream.operator.detail", session_id=session_id))
         else:
-            flash(_("Saved the changes."), "success")
+            _say_what_changed(change)
             return redirect(url_for("livestream.operator.detail", session_id=live.id), code=303)
     status = 400 if form.errors else 200
     return render_template("livestream/operator/session_form.html", form=form,
                            live=live), status
+
+
+def _say_what_changed(change: editing.SessionChange) -> None:
+    """Tell the operator who was told, and every slot that changed hands."""
+    flash(_("Saved the changes."), "success")
+    if change.people_told:
+        flash(_("%(n)s host(s) were told by mail and notice.", n=change.people_told), "success")
+    reasons = {
+        editing.Outcome.RELEASED_BUSY: _("they have another slot at the new time"),
+        editing.Outcome.RELEASED_DAILY_LIMIT: _("the new time is over their daily interpreting "
+                                                "limit"),
+        editing.Outcome.REMOVED: _("the slot no longer fits in the new times and was removed"),
+        editing.Outcome.NO_LONGER_PRESENTING: _("you chose another presenter"),
+    }
+    for item in change.holders:
+        if item.lost_slot:
+            flash(_("%(name)s no longer has the %(role)s slot: %(reason)s.",
+                    name=item.host_name, role=item.role.label, reason=reasons[item.outcome]),
+                  "info")
+        elif item.outcome == editing.Outcome.NOT_REQUIRED:
+            flash(_("%(name)s keeps the %(role)s slot, but the new length no longer needs it.",
+                    name=item.host_name, role=item.role.label), "info")
 
 
 def _slot_form() -> SlotForm:

@@ -39,6 +39,16 @@ class SlotTaken(Conflict):
         return _l("Someone else has just taken this slot.")
 
 
+class SlotChanged(Conflict):
+    """The slot's time changed (its session was edited) while the host was claiming it."""
+
+    code = "slot_changed"
+
+    def default_message(self):
+        return _l("This slot's time has just changed. Look at it again and take it if it "
+                  "still suits you.")
+
+
 class NotQualified(NotAllowed):
     """The host lacks the role, sign language or level the slot needs."""
 
@@ -147,14 +157,19 @@ def claim_slot(*, session: Session, slot_id: int, host: User,
                    ends_at=slot.ends_at, role=slot.role, team_size=slot.team_size,
                    ignore_slot_id=slot.id)
     now = utcnow()
+    # Still open, and still at the times the calendar was checked for: an edit of the
+    # session that commits meanwhile moves the slot, and this claim must not land on it.
     result = session.execute(
         sa.update(LiveSessionSlot)
-        .where(LiveSessionSlot.id == slot.id, LiveSessionSlot.host_id.is_(None))
+        .where(LiveSessionSlot.id == slot.id, LiveSessionSlot.host_id.is_(None),
+               LiveSessionSlot.starts_at == slot.starts_at,
+               LiveSessionSlot.ends_at == slot.ends_at)
         .values(host_id=host.id, claimed_at=now,
                 assigned_by_id=assigned_by.id if assigned_by else None)
         .execution_options(synchronize_session=False))
     if result.rowcount != 1:
-        raise SlotTaken()
+        session.refresh(slot)
+        raise SlotTaken() if slot.host_id is not None else SlotChanged()
     session.refresh(slot)
     if slot.role == HostRole.PRESENTER:
         from livestream.services import sync_required_slots  # services builds on this module
