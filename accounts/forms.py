@@ -10,7 +10,7 @@ from wtforms.validators import DataRequired, EqualTo, Length, Optional, Validati
 from accounts.models import HostRole, Role, SignLanguage, WorkshopKind
 from accounts.services import PHONE_PATTERN, normalise_phone
 from core.config import SUPPORTED_LOCALES
-from core.forms import Form, MultiCheckboxField, choices
+from core.forms import Form, MultiCheckboxField, TimeZoneField, choices
 from core.i18n import LANGUAGE_NAMES
 
 MIN_PASSWORD = 10
@@ -84,6 +84,7 @@ class AccountForm(Form):
     locale = SelectField(_l("Language"),
                          choices=choices((c, LANGUAGE_NAMES[c]) for c in SUPPORTED_LOCALES),
                          validators=[DataRequired(_l("Choose a language"))])
+    timezone = TimeZoneField(_l("Time zone"))
 
 
 class MakerProfileForm(Form):

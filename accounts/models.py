@@ -101,6 +101,8 @@ class User(UserMixin, SQLModel, table=True):
     display_name: str = Field(max_length=60)
     password_hash: str = Field(max_length=255)
     locale: str = Field(default="zh_Hans_CN", max_length=12)
+    # An IANA zone the person chose; None means the shop's zone (core.timezones).
+    timezone: str | None = Field(default=None, max_length=64)
     is_active_account: bool = True
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     last_login_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -20,6 +20,7 @@ from accounts.forms import (
     ResetPasswordForm,
 )
 from accounts.models import HostCapability, HostProfile, MakerProfile, Role
+from core import timezones
 from core.db import get_session, utcnow
 from core.forms import form_view
 from core.i18n import current_locale_name, safe_next_url
@@ -155,17 +156,22 @@ def reset_password(token: str):
 @login_required
 @form_view
 def account():
-    """The user's own name and language."""
+    """The user's own name, language and time zone."""
     form = AccountForm(obj=current_user)
+    form.timezone.offer(include=current_user.timezone)
+    if request.method == "GET":
+        form.timezone.data = timezones.user_zone_name(current_user)
     if form.validate_on_submit():
         current_user.display_name = form.display_name.data.strip()
         current_user.locale = form.locale.data
+        current_user.timezone = form.timezone.data
         get_session().add(current_user)
         flash(_("Your details have been saved."), "success")
         response = redirect(url_for("accounts.account"))
         response.set_cookie("lang", form.locale.data, max_age=365 * 24 * 3600,
                             samesite="Lax", httponly=True)
-        return response
+        # This browser follows the account's choice at once (the cookie comes first).
+        return timezones.set_zone_cookie(response, form.timezone.data)
     return _form_page("accounts/account.html", form)
 
 

@@ -6,9 +6,9 @@ few seconds (CATALOG_PAGE_CACHE_SECONDS, default 5; 0 turns it off; off in tests
 unless a test sets it) lets
 one worker serve thousands of them per second.
 
-What is never cached: requests with a session cookie (signed in, a cart, flashed
-messages), anything but GET, error responses, and any page whose view put anything
-but a CSRF token into the new session.
+Pages are kept per path, language and time zone. What is never cached: requests with
+a session cookie (signed in, a cart, flashed messages), anything but GET, error
+responses, and any page whose view put anything but a CSRF token into the new session.
 
 The buy box carries a CSRF token, and a token belongs to one visitor's session. So the
 token is cut out of the page before it is stored, and every visitor served from the
@@ -65,11 +65,15 @@ def cached_page(view):
         if not seconds or not _cacheable_request():
             return view(*args, **kwargs)
         from core.i18n import LANGUAGE_COOKIE
+        from core.timezones import viewer_zone_name
 
-        # Without an account the language comes from this cookie alone (core.i18n). The
-        # app's own mark keeps apart two apps of one process (tests make one per test,
-        # each on its own database), which would otherwise see each other's pages.
-        key = (_app_mark(), request.full_path, request.cookies.get(LANGUAGE_COOKIE, ""))
+        # Without an account the language and the time zone (pages show stream times)
+        # come from cookies alone (core.i18n, core.timezones); the zone is keyed by the
+        # one in force, so junk cookie values all share the default's entry. The app's
+        # own mark keeps apart two apps of one process (tests make one per test, each on
+        # its own database), which would otherwise see each other's pages.
+        key = (_app_mark(), request.full_path, request.cookies.get(LANGUAGE_COOKIE, ""),
+               viewer_zone_name())
         now = time.monotonic()
         with _lock:
             entry = _pages.get(key)

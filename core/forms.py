@@ -8,13 +8,16 @@ instead of a bare error page. Every other write is checked before the view runs.
 from __future__ import annotations
 
 from flask import Flask, request
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFProtect
-from wtforms import SelectChoice, SelectMultipleField
+from wtforms import SelectChoice, SelectField, SelectMultipleField
+from wtforms.validators import ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from core.db import SAFE_METHODS
+from core.timezones import is_known_zone, zone_choices
 
 csrf = CSRFProtect()
 CSRF_MESSAGE = _l("This form had expired, so nothing was saved. Check your answers and "
@@ -78,3 +81,38 @@ class MultiCheckboxField(SelectMultipleField):
 def choices(pairs) -> list[SelectChoice]:
     """(value, label) pairs as WTForms choices (bare tuples are deprecated in WTForms 3.3)."""
     return [SelectChoice(value, label) for value, label in pairs]
+
+
+class TimeZoneField(SelectField):
+    """An IANA zone from a select (common ones first), checked on the server.
+
+    Only names we offer are taken, with our own message: a tampered or stale value is
+    refused rather than stored.
+    """
+
+    def __init__(self, label=None, validators=None, *, common_only=False, **kwargs):
+        super().__init__(label, validators, validate_choice=False, **kwargs)
+        self.common_only = common_only
+
+    def offer(self, include: str | None = None) -> TimeZoneField:
+        """Fill the choices (they need the request's language); returns the field."""
+        self.choices = zone_choices(common_only=self.common_only, include=include)
+        return self
+
+    def pre_validate(self, form):
+        if not self.data:
+            raise ValidationError(_("Choose a time zone"))
+        if not is_known_zone(self.data):
+            raise ValidationError(_("“%(zone)s” is not a time zone we know. Choose one from "
+                                    "the list.", zone=str(self.data)[:64]))
+
+
+class TimeZoneForm(Form):
+    """A visitor's choice of zone, sent by GET like the language switch: it only sets a
+    cookie on this browser and writes nothing, so it needs no CSRF token (and gives an
+    anonymous visitor no session)."""
+
+    class Meta:
+        csrf = False
+
+    zone = TimeZoneField(_l("Show times in"))

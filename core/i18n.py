@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from flask import Flask, current_app, g, has_request_context, request
-from flask_babel import Babel, format_datetime, get_locale
+from flask_babel import Babel, get_locale
 from flask_login import current_user
 
+from core import timezones
 from core.config import PROJECT_ROOT, SUPPORTED_LOCALES
+from core.timezones import local_datetime  # noqa: F401  (callers import it from here)
 
 LANGUAGE_COOKIE = "lang"
 # Each feature package keeps its own catalog; Flask-Babel merges them.
@@ -40,8 +41,8 @@ def select_locale() -> str:
 
 
 def select_timezone() -> str:
-    """Times are shown in the shop's zone (Asia/Shanghai unless configured)."""
-    return current_app.config["DEFAULT_TIMEZONE"]
+    """The viewer's zone (core.timezones), for anything that asks Flask-Babel."""
+    return timezones.viewer_zone_name()
 
 
 def current_locale_name() -> str:
@@ -71,13 +72,6 @@ def safe_next_url(target: str | None, fallback: str = "/") -> str:
     return target
 
 
-def local_datetime(value: datetime | None, format: str = "medium") -> str:
-    """A stored UTC time shown in the viewer's zone and language."""
-    if value is None:
-        return ""
-    return format_datetime(value, format)
-
-
 def format_money(amount, currency: str = "CNY") -> str:
     """Template helper: fen (or a Money) shown as ¥1,280.00 in the current locale."""
     from core.money import Money
@@ -90,7 +84,12 @@ def init_app(app: Flask) -> None:
     """Bind Flask-Babel and expose language helpers to templates."""
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(translation_directories())
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
-    app.jinja_env.filters["local_datetime"] = local_datetime
+    app.jinja_env.filters["local_datetime"] = timezones.local_datetime
+    app.jinja_env.globals.update(time_span=timezones.time_span, clock_span=timezones.clock_span,
+                                 zone_label=timezones.zone_label,
+                                 zone_choices=timezones.zone_choices,
+                                 viewer_zone_name=timezones.viewer_zone_name,
+                                 viewer_has_chosen_zone=timezones.viewer_has_chosen)
     app.jinja_env.globals["money"] = format_money
     app.jinja_env.add_extension("jinja2.ext.i18n")
 

@@ -1,12 +1,12 @@
-"""Operator forms for planning sessions and slots. Times are typed in the shop's zone
-(Asia/Shanghai by default) and stored in UTC."""
+"""Operator forms for planning sessions and slots. Times are typed in the viewer's zone
+(core.timezones: their choice, else the shop's) and stored in UTC."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from flask import current_app
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
@@ -23,7 +23,9 @@ from wtforms.validators import URL, DataRequired, InputRequired, Length, NumberR
 
 from accounts.models import HostRole, SignLanguage
 from core.forms import Form, MultiCheckboxField
+from core.timezones import NonexistentLocalTime, local_to_utc, viewer_zone, zone_label
 from livestream.models import RepeatFrequency
+from livestream.rules import MAX_SESSION_HOURS
 
 
 def options(pairs) -> list[SelectChoice]:
@@ -59,10 +61,19 @@ class FriendlyTimeField(TimeField):
             raise ValueError(str(self.bad_format or exc)) from exc
 
 
-def local_to_utc(day, clock) -> datetime:
-    """A date and wall-clock time in the shop's zone, as an aware UTC datetime."""
-    zone = ZoneInfo(current_app.config["DEFAULT_TIMEZONE"])
-    return datetime.combine(day, clock, tzinfo=zone).astimezone(ZoneInfo("UTC"))
+def skipped_time_message(clock: time) -> str:
+    """Why a wall-clock time the clocks jump over cannot be used."""
+    return _("%(time)s does not exist on that day in %(zone)s: the clocks go forward. "
+             "Choose another time.", time=clock.strftime("%H:%M"), zone=zone_label())
+
+
+def read_time(field, day: date, zone: ZoneInfo) -> datetime | None:
+    """The field's time on `day` in `zone` as UTC, or None with a message on the field."""
+    try:
+        return local_to_utc(day, field.data, zone)
+    except NonexistentLocalTime:
+        field.errors = [*field.errors, skipped_time_message(field.data)]
+        return None
 
 
 class SessionForm(Form):
@@ -102,11 +113,37 @@ class SessionForm(Form):
     repeat_until = FriendlyDateField(_l("Last date"), validators=[Optional()],
                                      bad_format=_l("Enter the last date, like 2027-03-01"))
 
-    def times(self) -> tuple[datetime, datetime]:
-        """Start and end in UTC (an end at or before the start is caught by the service)."""
-        start = local_to_utc(self.start_date.data, self.start_time.data)
-        end = local_to_utc(self.start_date.data, self.end_time.data)
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators=extra_validators)
+        self._times = self._read_times() if valid else None
+        return valid and self._times is not None
+
+    def _read_times(self) -> tuple[datetime, datetime] | None:
+        zone, day = viewer_zone(), self.start_date.data
+        start = read_time(self.start_time, day, zone)
+        end = read_time(self.end_time, day, zone)
+        if start is None or end is None:
+            return None
+        if end <= start:
+            # "23:30 to 00:30" passes midnight; "19:00 to 18:00" stays a mistake that the
+            # service explains (the end must be after the start).
+            next_day = read_time(self.end_time, day + timedelta(days=1), zone)
+            if next_day is None:
+                return None
+            if next_day - start <= timedelta(hours=MAX_SESSION_HOURS):
+                end = next_day
         return start, end
+
+    def times(self) -> tuple[datetime, datetime]:
+        """Start and end in UTC, read in the viewer's zone (after `validate`)."""
+        return self._times
+
+    def repeat_until_utc(self) -> datetime | None:
+        """The end of the last day of a series, in the viewer's zone, as UTC."""
+        if not self.repeat_until.data:
+            return None
+        last = datetime.combine(self.repeat_until.data, time(23, 59, 59), tzinfo=viewer_zone())
+        return last.astimezone(ZoneInfo("UTC"))
 
 
 class SlotForm(Form):

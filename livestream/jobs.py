@@ -1,6 +1,8 @@
 """Reminder jobs. Each reminder is recorded in `live_sent_reminder` under a unique key
 in the same transaction as its mail and notice, so running a job twice (or two
-schedulers at once) sends nothing twice."""
+schedulers at once) sends nothing twice. The key holds the start time it was sent
+for, so a session moved after its reminder went out is reminded again for the new
+time."""
 
 from __future__ import annotations
 
@@ -24,6 +26,11 @@ from livestream.notices import insert_once, notify, operators
 from livestream.rules import SlotRules
 
 
+def _key(kind: str, item_id: int, starts_at) -> str:
+    """What a reminder was about: the slot or session, and the start it was sent for."""
+    return f"{kind}:{item_id}@{starts_at.strftime('%Y%m%dT%H%MZ')}"
+
+
 def _first_time(session: Session, kind: str, subject_key: str, user_id: int) -> bool:
     """Record the reminder; False when it was sent before (the unique key decides)."""
     return insert_once(session=session, model=SentReminder, kind=kind,
@@ -44,7 +51,8 @@ def remind_hosts(session: Session, rules: SlotRules) -> int:
                    LiveSessionSlot.starts_at > earliest,
                    LiveSessionSlot.starts_at <= now + timedelta(hours=hours))).all()
         for slot, live, host in rows:
-            if not _first_time(session, f"host_{hours}h", f"slot:{slot.id}", host.id):
+            key = _key("slot", slot.id, slot.starts_at)
+            if not _first_time(session, f"host_{hours}h", key, host.id):
                 continue
             notify(session=session, user=host, link="/host/schedule", compose=lambda slot=slot,
                    live=live, hours=hours: (
@@ -68,7 +76,8 @@ def remind_shoppers(session: Session, rules: SlotRules) -> int:
                LiveSession.planned_start <= now + timedelta(
                    minutes=rules.shopper_reminder_minutes))).all()
     for _request, live, user in rows:
-        if not _first_time(session, "shopper_start", f"session:{live.id}", user.id):
+        key = _key("session", live.id, live.planned_start)
+        if not _first_time(session, "shopper_start", key, user.id):
             continue
         notify(session=session, user=user, link=f"/live/{live.slug}", compose=lambda live=live: (
             _("Starting soon: %(title)s", title=live.title),
@@ -92,7 +101,8 @@ def warn_operators(session: Session, rules: SlotRules) -> int:
     staff = operators(session=session)
     for live in sessions:
         for operator in staff:
-            if not _first_time(session, "operator_open_slot", f"session:{live.id}", operator.id):
+            key = _key("session", live.id, live.planned_start)
+            if not _first_time(session, "operator_open_slot", key, operator.id):
                 continue
             notify(session=session, user=operator, link=f"/operator/live/{live.id}",
                    compose=lambda live=live: (

@@ -13,6 +13,7 @@ from sqlmodel import Session, select
 from accounts.models import HostRole, User
 from core.db import utcnow
 from core.errors import Conflict
+from core.timezones import local_span
 from livestream.models import LiveSession, LiveSessionSlot, ReminderRequest, SessionStatus
 from livestream.notices import insert_once, notify
 
@@ -99,8 +100,9 @@ def cancel_session(*, session: Session, live: LiveSession) -> None:
     for holder in holders:
         notify(session=session, user=holder, link=f"/live/{live.slug}", compose=lambda: (
             _("Cancelled: %(title)s", title=live.title),
-            _("The session “%(title)s” is cancelled. You do not need to come.",
-              title=live.title)))
+            _("The session “%(title)s” on %(when)s is cancelled. You do not need to come, "
+              "and your slot in it is free.", title=live.title,
+              when=local_span(live.planned_start, live.planned_end))))
     session.flush()
 
 

@@ -1,5 +1,6 @@
 """Telling people things: an in-app notice plus a mail through the outbox, written in
-the reader's own language, in the same transaction as the change they report."""
+the reader's own language and time zone, in the same transaction as the change they
+report."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from sqlmodel import Session, select
 from accounts.models import Role, User, UserRole
 from core.config import SUPPORTED_LOCALES
 from core.mail import queue_mail
+from core.timezones import forced_zone, user_zone_name
 from livestream.models import Notice
 
 
@@ -19,11 +21,12 @@ def notify(*, session: Session, user: User, compose: Callable[[], tuple[str, str
            link: str | None = None, mail: bool = True) -> Notice:
     """Save a notice for `user` and queue the same words as a mail.
 
-    `compose` returns (subject, body); it is called with the reader's language active,
-    so `gettext` inside it speaks their language, not the sender's.
+    `compose` returns (subject, body); it is called with the reader's language and time
+    zone active, so `gettext` and the time helpers inside it speak to them, not to the
+    sender (an operator in another zone, or a job).
     """
     locale = user.locale if user.locale in SUPPORTED_LOCALES else "zh_Hans_CN"
-    with force_locale(locale):
+    with force_locale(locale), forced_zone(user_zone_name(user)):
         subject, body = compose()
     notice = Notice(user_id=user.id, subject=str(subject)[:300], body=str(body), link=link)
     session.add(notice)

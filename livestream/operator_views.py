@@ -3,10 +3,9 @@ readiness, and status changes."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, timedelta
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -17,8 +16,9 @@ from accounts.models import HostRole, Role, SignLanguage, User
 from core.db import get_session
 from core.errors import DomainError
 from core.forms import form_view
-from livestream import lifecycle, queries, services, slots
-from livestream.forms import AssignForm, SessionForm, SlotForm, local_to_utc, options
+from core.timezones import viewer_zone
+from livestream import editing, lifecycle, queries, services, slots
+from livestream.forms import AssignForm, SessionForm, SlotForm, options, read_time
 from livestream.models import LiveSession, LiveSessionProduct, LiveSessionSlot, RepeatFrequency
 
 bp = Blueprint("operator", __name__, url_prefix="/operator/live")
@@ -86,12 +86,9 @@ def new_session():
     if form.validate_on_submit():
         repeat = None
         if form.repeat.data:
-            until = None
-            if form.repeat_until.data:
-                until = local_to_utc(form.repeat_until.data, datetime.max.time().replace(
-                    microsecond=0))
             repeat = services.Repeat(frequency=RepeatFrequency(form.repeat.data),
-                                     count=form.repeat_count.data, until=until)
+                                     count=form.repeat_count.data,
+                                     until=form.repeat_until_utc())
         try:
             made = services.plan_sessions(session=get_session(), plan=_plan_from(form),
                                           repeat=repeat)
@@ -111,10 +108,10 @@ def new_session():
 @roles_required(Role.OPERATOR)
 @form_view
 def edit_session(session_id: int):
-    """Change a planned session; its team follows the new times."""
+    """Change a planned session; its team follows the new times and is told."""
     session = get_session()
     live = _live(session_id)
-    zone = ZoneInfo(current_app.config["DEFAULT_TIMEZONE"])
+    zone = viewer_zone()
     chosen = session.exec(select(LiveSessionProduct.product_id).where(
         LiveSessionProduct.session_id == live.id).order_by(LiveSessionProduct.position)).all()
     form = _session_form(SessionForm(data={
@@ -128,22 +125,61 @@ def edit_session(session_id: int):
     del form.repeat, form.repeat_count, form.repeat_until
     if form.validate_on_submit():
         try:
-            services.update_session(session=session, live=live, plan=_plan_from(form))
+            change = editing.update_session(session=session, live=live, plan=_plan_from(form))
         except services.InvalidSchedule as error:
             session.rollback()
             _apply_error(form, error)
         except DomainError as error:
             return _refused(error, url_for("livestream.operator.detail", session_id=session_id))
         else:
-            flash(_("Saved the changes."), "success")
+            _say_what_changed(change)
             return redirect(url_for("livestream.operator.detail", session_id=live.id), code=303)
     status = 400 if form.errors else 200
     return render_template("livestream/operator/session_form.html", form=form,
                            live=live), status
 
 
+def _say_what_changed(change: editing.SessionChange) -> None:
+    """Tell the operator who was told, and every slot that changed hands."""
+    flash(_("Saved the changes."), "success")
+    if change.people_told:
+        flash(_("%(n)s host(s) were told by mail and notice.", n=change.people_told), "success")
+    reasons = {
+        editing.Outcome.RELEASED_BUSY: _("they have another slot at the new time"),
+        editing.Outcome.RELEASED_DAILY_LIMIT: _("the new time is over their daily interpreting "
+                                                "limit"),
+        editing.Outcome.REMOVED: _("the slot no longer fits in the new times and was removed"),
+        editing.Outcome.NO_LONGER_PRESENTING: _("you chose another presenter"),
+    }
+    for item in change.holders:
+        if item.lost_slot:
+            flash(_("%(name)s no longer has the %(role)s slot: %(reason)s.",
+                    name=item.host_name, role=item.role.label, reason=reasons[item.outcome]),
+                  "info")
+        elif item.outcome == editing.Outcome.NOT_REQUIRED:
+            flash(_("%(name)s keeps the %(role)s slot, but the new length no longer needs it.",
+                    name=item.host_name, role=item.role.label), "info")
+
+
 def _slot_form() -> SlotForm:
     return SlotForm(prefix="slot")
+
+
+def _slot_times(form: SlotForm, live: LiveSession):
+    """The slot form's times on the session's day in the viewer's zone, as UTC.
+
+    When the session passes midnight there, a time before its start is on the next day.
+    """
+    zone = viewer_zone()
+    local_start = live.planned_start.astimezone(zone)
+    crosses = live.planned_end.astimezone(zone).date() != local_start.date()
+    times = []
+    for field in (form.starts_at, form.ends_at):
+        day = local_start.date()
+        if crosses and field.data < local_start.time().replace(tzinfo=None):
+            day += timedelta(days=1)
+        times.append(read_time(field, day, zone))
+    return times
 
 
 @bp.route("/<int:session_id>", methods=["GET", "POST"])
@@ -154,15 +190,14 @@ def detail(session_id: int):
     session = get_session()
     live = _live(session_id)
     form = _slot_form()
+    zone = viewer_zone()
     if request.method == "GET":
-        zone = ZoneInfo(current_app.config["DEFAULT_TIMEZONE"])
         form.starts_at.data = live.planned_start.astimezone(zone).time()
         form.ends_at.data = live.planned_end.astimezone(zone).time()
+    starts_at = ends_at = None
     if form.validate_on_submit():
-        zone = ZoneInfo(current_app.config["DEFAULT_TIMEZONE"])
-        day = live.planned_start.astimezone(zone).date()
-        starts_at = local_to_utc(day, form.starts_at.data)
-        ends_at = local_to_utc(day, form.ends_at.data)
+        starts_at, ends_at = _slot_times(form, live)
+    if starts_at is not None and ends_at is not None:
         try:
             services.add_slot(session=session, live=live, role=HostRole(form.role.data),
                               sign_language=SignLanguage(form.sign_language.data)
@@ -188,7 +223,6 @@ def detail(session_id: int):
                 session=session, role=slot.role))
             assign_forms[slot.id] = assign
     status = 400 if form.errors else 200
-    zone = ZoneInfo(current_app.config["DEFAULT_TIMEZONE"])
     return render_template(
         "livestream/operator/session_detail.html", live=live, form=form, team=team,
         local_day=live.planned_start.astimezone(zone).date(),

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
-from flask import current_app
 from sqlmodel import Session, select
 
 from accounts.models import HostCapability, HostProfile, HostRole, User, Workshop
 from catalog.models import Product, ProductStatus
 from core.db import utcnow
+from core.timezones import viewer_zone
 from livestream.models import LiveSession, LiveSessionProduct, LiveSessionSlot, SessionStatus
 
 
@@ -62,15 +61,18 @@ def host_schedule(*, session: Session, host_id: int):
 
 
 def week_start(value: date | None) -> date:
-    """The Monday of the week holding `value` (today in the shop's zone by default)."""
-    zone = ZoneInfo(current_app.config["DEFAULT_TIMEZONE"])
+    """The Monday of the week holding `value` (today in the viewer's zone by default)."""
+    zone = viewer_zone()
     value = value or datetime.now(zone).date()
     return value - timedelta(days=value.weekday())
 
 
 def week_plan(*, session: Session, monday: date):
-    """Seven days from `monday` (shop's zone): each day's sessions with their slots."""
-    zone = ZoneInfo(current_app.config["DEFAULT_TIMEZONE"])
+    """Seven days from `monday`, each day's sessions with their slots.
+
+    Days are the viewer's, like the times on the page: a session is under the day its
+    start shows."""
+    zone = viewer_zone()
     start = datetime.combine(monday, datetime.min.time(), tzinfo=zone)
     sessions = session.exec(
         select(LiveSession).where(LiveSession.planned_start >= start,

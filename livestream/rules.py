@@ -12,6 +12,7 @@ from flask import current_app, has_app_context
 from accounts.models import HostRole, SignLanguage
 
 INTERPRETER_ROLES = (HostRole.SIGN_INTERPRETER, HostRole.VOICE_INTERPRETER)
+MAX_SESSION_HOURS = 8  # the longest session that can be planned
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
-"""Writes for live sessions: planning (one or a repeating series), required slots,
-readiness and status changes, and shoppers' "remind me". They flush, never commit."""
+"""Writes for live sessions: planning (one or a repeating series), required slots and
+extra slots. They flush, never commit. Changing a planned session is in editing.py."""
 
 from __future__ import annotations
 
@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from dateutil.rrule import DAILY, WEEKLY, rrule
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlmodel import Session, select
 
 from accounts.models import HostCapability, HostProfile, HostRole, SignLanguage, User
 from core.db import utcnow
 from core.errors import Conflict, DomainError
+from core.timezones import shop_zone
 from livestream.models import (
     LiveSeries,
     LiveSession,
@@ -23,10 +23,8 @@ from livestream.models import (
     RepeatFrequency,
     SessionStatus,
 )
-from livestream.rules import SlotRules, required_slots
+from livestream.rules import MAX_SESSION_HOURS, SlotRules, required_slots
 from livestream.slots import check_calendar, lock_host
-
-MAX_SESSION_HOURS = 8
 
 
 class InvalidSchedule(DomainError):
@@ -65,7 +63,9 @@ class SessionPlan:
     product_ids: tuple[int, ...] = ()
 
 
-def _check_times(start: datetime, end: datetime) -> None:
+def check_times(start: datetime, end: datetime) -> None:
+    """Refuse a start or end without a zone, an end not after the start, a start that
+    has passed, or a session longer than the longest allowed."""
     if start.tzinfo is None or end.tzinfo is None:
         raise InvalidSchedule(_l("Enter the time with its time zone"), field="planned_start")
     if end <= start:
@@ -93,10 +93,9 @@ def occurrences(*, start: datetime, repeat: Repeat | None) -> list[datetime]:
                               field="repeat_until")
     if not 1 <= repeat.interval <= 52:
         raise InvalidSchedule(_l("Repeat every 1 to 52 weeks or days"), field="repeat_interval")
-    from zoneinfo import ZoneInfo
-
-    # Expand in local time so "every Friday 19:00" stays 19:00 on the wall clock.
-    zone = ZoneInfo(current_app.config["DEFAULT_TIMEZONE"])
+    # Expand on the shop's wall clock, whoever typed the first one: "every Friday 19:00"
+    # is about the stream's audience, so it stays 19:00 there (core.timezones).
+    zone = shop_zone()
     local = start.astimezone(zone).replace(tzinfo=None)
     until = repeat.until.astimezone(zone).replace(tzinfo=None) if repeat.until else None
     frequency = WEEKLY if repeat.frequency == RepeatFrequency.WEEKLY else DAILY
@@ -109,8 +108,9 @@ def occurrences(*, start: datetime, repeat: Repeat | None) -> list[datetime]:
     return [s.replace(tzinfo=zone).astimezone(start.tzinfo) for s in starts]
 
 
-def _presenter(session: Session, presenter_id: int | None) -> tuple[User | None, HostProfile | None,
-                                                                    HostCapability | None]:
+def find_presenter(session: Session, presenter_id: int | None) -> tuple[
+        User | None, HostProfile | None, HostCapability | None]:
+    """The chosen presenter with their profile and presenting capability (or refuse)."""
     if presenter_id is None:
         return None, None, None
     user = session.get(User, presenter_id)
@@ -133,10 +133,10 @@ def plan_sessions(*, session: Session, plan: SessionPlan, repeat: Repeat | None 
     Everything is checked before anything is kept: any bad occurrence (a presenter
     already busy then) raises and the caller's transaction rolls back.
     """
-    _check_times(plan.planned_start, plan.planned_end)
+    check_times(plan.planned_start, plan.planned_end)
     starts = occurrences(start=plan.planned_start, repeat=repeat)
     length = plan.planned_end - plan.planned_start
-    presenter, _profile, _capability = _presenter(session, plan.presenter_id)
+    presenter, _profile, _capability = find_presenter(session, plan.presenter_id)
     series = None
     if repeat is not None:
         series = LiveSeries(frequency=repeat.frequency, interval=repeat.interval,
@@ -156,7 +156,7 @@ def plan_sessions(*, session: Session, plan: SessionPlan, repeat: Repeat | None 
         session.flush()
         set_products(session=session, live=live, product_ids=plan.product_ids)
         if presenter is not None:
-            _give_presenter_slot(session=session, live=live, presenter=presenter)
+            give_presenter_slot(session=session, live=live, presenter=presenter)
         sync_required_slots(session=session, live=live)
         made.append(live)
     return made
@@ -183,7 +183,7 @@ def set_products(*, session: Session, live: LiveSession, product_ids: tuple[int,
     session.flush()
 
 
-def _give_presenter_slot(*, session: Session, live: LiveSession, presenter: User) -> None:
+def give_presenter_slot(*, session: Session, live: LiveSession, presenter: User) -> None:
     """The presenter holds a slot like anyone, so their calendar is checked the same way."""
     lock_host(session=session, host_id=presenter.id)
     try:
@@ -238,52 +238,6 @@ def sync_required_slots(*, session: Session, live: LiveSession) -> None:
             is_required=True, team_size=need.team_size, team_position=need.team_position,
             swap_minutes=need.swap_minutes))
     session.flush()
-
-
-def update_session(*, session: Session, live: LiveSession, plan: SessionPlan) -> LiveSession:
-    """Change a planned session; slots that covered the session follow its new times."""
-    if live.status not in (SessionStatus.DRAFT, SessionStatus.SCHEDULED):
-        raise Conflict(_l("Only sessions that have not started can be changed."))
-    _check_times(plan.planned_start, plan.planned_end)
-    old_start, old_end = live.planned_start, live.planned_end
-    for name in ("title", "title_en", "description", "workshop_id", "stream_url",
-                 "captions_url", "planned_start", "planned_end"):
-        setattr(live, name, getattr(plan, name))
-    session.add(live)
-    slots = session.exec(select(LiveSessionSlot).where(
-        LiveSessionSlot.session_id == live.id)).all()
-    for slot in slots:
-        if slot.starts_at == old_start and slot.ends_at == old_end:
-            slot.starts_at, slot.ends_at = live.planned_start, live.planned_end
-        elif slot.starts_at < live.planned_start or slot.ends_at > live.planned_end:
-            raise InvalidSchedule(_l("A slot would fall outside the new times; change or "
-                                     "remove it first"), field="planned_start")
-        session.add(slot)
-    session.flush()
-    presenter_slot = next((s for s in slots if s.role == HostRole.PRESENTER), None)
-    if plan.presenter_id != live.presenter_id:
-        if presenter_slot is not None:
-            session.delete(presenter_slot)
-            session.flush()
-        live.presenter_id = None
-        presenter, _p, _c = _presenter(session, plan.presenter_id)
-        if presenter is not None:
-            _give_presenter_slot(session=session, live=live, presenter=presenter)
-    held = session.exec(select(LiveSessionSlot).where(
-        LiveSessionSlot.session_id == live.id, LiveSessionSlot.host_id.is_not(None))).all()
-    for slot in held:  # every holder must still be free at the new times
-        lock_host(session=session, host_id=slot.host_id)
-        try:
-            check_calendar(session=session, host_id=slot.host_id, starts_at=slot.starts_at,
-                           ends_at=slot.ends_at, role=slot.role, team_size=slot.team_size,
-                           ignore_slot_id=slot.id)
-        except Conflict as exc:
-            holder = session.get(User, slot.host_id)
-            raise InvalidSchedule(_l("%(name)s is already busy at the new time",
-                                     name=holder.display_name), field="planned_start") from exc
-    set_products(session=session, live=live, product_ids=plan.product_ids)
-    sync_required_slots(session=session, live=live)
-    return live
 
 
 def add_slot(*, session: Session, live: LiveSession, role: HostRole,

@@ -11,7 +11,6 @@ the same moment are checked one after the other.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app
@@ -24,6 +23,7 @@ from accounts.models import HostCapability, HostRole, User
 from catalog.models import Product
 from core.db import utcnow
 from core.errors import Conflict, NotAllowed, NotFound
+from core.timezones import shop_zone
 from livestream.models import LiveSession, LiveSessionProduct, LiveSessionSlot, SessionStatus
 from livestream.notices import notify, operators
 from livestream.rules import INTERPRETER_ROLES, SlotRules, interpreting_minutes
@@ -40,6 +40,16 @@ class SlotTaken(Conflict):
 
     def default_message(self):
         return _l("Someone else has just taken this slot.")
+
+
+class SlotChanged(Conflict):
+    """The slot's time changed (its session was edited) while the host was claiming it."""
+
+    code = "slot_changed"
+
+    def default_message(self):
+        return _l("This slot's time has just changed. Look at it again and take it if it "
+                  "still suits you.")
 
 
 class NotQualified(NotAllowed):
@@ -103,7 +113,9 @@ def check_calendar(*, session: Session, host_id: int, starts_at: datetime, ends_
     if role not in INTERPRETER_ROLES:
         return
     rules = SlotRules.from_config()
-    zone = ZoneInfo(current_app.config["DEFAULT_TIMEZONE"])
+    # "A day" is the session's local day in the shop's zone, whoever claims and wherever
+    # they live: the limit protects the interpreter on the stream's own day.
+    zone = shop_zone()
     day = starts_at.astimezone(zone).date()
     day_start = datetime.combine(day, datetime.min.time(), tzinfo=zone)
     day_end = day_start + timedelta(days=1)
@@ -148,14 +160,19 @@ def claim_slot(*, session: Session, slot_id: int, host: User,
                    ends_at=slot.ends_at, role=slot.role, team_size=slot.team_size,
                    ignore_slot_id=slot.id)
     now = utcnow()
+    # Still open, and still at the times the calendar was checked for: an edit of the
+    # session that commits meanwhile moves the slot, and this claim must not land on it.
     result = session.execute(
         sa.update(LiveSessionSlot)
-        .where(LiveSessionSlot.id == slot.id, LiveSessionSlot.host_id.is_(None))
+        .where(LiveSessionSlot.id == slot.id, LiveSessionSlot.host_id.is_(None),
+               LiveSessionSlot.starts_at == slot.starts_at,
+               LiveSessionSlot.ends_at == slot.ends_at)
         .values(host_id=host.id, claimed_at=now,
                 assigned_by_id=assigned_by.id if assigned_by else None)
         .execution_options(synchronize_session=False))
     if result.rowcount != 1:
-        raise SlotTaken()
+        session.refresh(slot)
+        raise SlotTaken() if slot.host_id is not None else SlotChanged()
     session.refresh(slot)
     if slot.role == HostRole.PRESENTER:
         from livestream.services import sync_required_slots  # services builds on this module

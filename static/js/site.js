@@ -12,6 +12,22 @@
   clearStickyHeader();
   window.addEventListener("resize", clearStickyHeader);
 
+  // Time zone: when the visitor has not chosen one, preselect the device's own zone in
+  // the select and say so. Nothing changes until they press the button themselves.
+  var zoneSelect = document.querySelector("select[data-browser-zone]");
+  if (zoneSelect && window.Intl && Intl.DateTimeFormat) {
+    var deviceZone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    var offered = Array.prototype.some.call(zoneSelect.options, function (option) {
+      return option.value === deviceZone;
+    });
+    if (deviceZone && offered && zoneSelect.value !== deviceZone) {
+      zoneSelect.value = deviceZone;
+      var zoneHint = zoneSelect.parentNode.querySelector("[data-browser-zone-hint]") ||
+        document.querySelector("[data-browser-zone-hint]");
+      if (zoneHint) zoneHint.hidden = false;
+    }
+  }
+
   // GOV.UK pattern: after a failed submit the error summary takes focus, and its links
   // move focus to the field (scrolling its label into view, clear of the header).
   var summary = document.querySelector("[data-error-summary]");

@@ -73,6 +73,10 @@ PAGES: dict[str, tuple[Visit, ...]] = {
         Visit("home-signed-in-operator", "/", role="operator"),
     ),
     "site.help_page": (Visit("help", "/help"),),
+    "site.time_zone": (
+        Visit("time-zone", "/time-zone?next=/live"),
+        Visit("time-zone-unknown", "/time-zone?zone=Mars%2FBase&next=/live", status=400),
+    ),
     "accounts.register": (Visit("register", "/account/register", states=(ERRORS,)),),
     "accounts.login": (Visit("login", "/account/login", states=(ERRORS,)),),
     "accounts.forgot_password": (

@@ -50,7 +50,8 @@ def test_saving_the_account_language_switches_the_site(client, db_session):
     with db_session() as session:
         make_user(session, email="zh@example.cn")
     login(client, "zh@example.cn")
-    response = client.post("/account/", data={"display_name": "王芳", "locale": "en"})
+    response = client.post("/account/", data={"display_name": "王芳", "locale": "en",
+                                              "timezone": "Asia/Shanghai"})
     assert response.status_code == 302
     assert '<html lang="en">' in client.get("/account/").get_data(as_text=True)
 

@@ -123,3 +123,43 @@ def test_host_feed_lists_their_slots_and_the_token_is_private(app, db_session):
         assert event.decoded("dtstart") == slot.starts_at
         renewed = calendars.feed_token(session=session, user_id=interpreter.id, renew=True)
         assert renewed != token and calendars.host_for_token(session=session, token=token) is None
+
+
+def test_interpreters_get_the_product_list_in_order_when_they_claim(db_session):
+    from livestream import services
+    from tests.factories import make_product, make_workshop
+
+    with db_session() as session:
+        workshop = make_workshop(session)
+        brooch = make_product(session, workshop=workshop, title="盘扣胸针")
+        scarf = make_product(session, workshop=workshop, title="扎染围巾")
+        live = plan_session(session, presenter=make_deaf_presenter(session))
+        services.set_products(session=session, live=live, product_ids=(scarf.id, brooch.id))
+        interpreter = make_interpreter(session)
+        interpreter.locale = "en"
+        slots.claim_slot(session=session, slot_id=_open_slot(session, live).id,
+                         host=interpreter)
+        captioner = make_host(session, capabilities=((HostRole.CAPTIONER, None, 0),))
+        extra = services.add_slot(session=session, live=live, role=HostRole.CAPTIONER,
+                                  sign_language=None, min_level=0,
+                                  starts_at=live.planned_start, ends_at=live.planned_end,
+                                  is_required=False)
+        slots.claim_slot(session=session, slot_id=extra.id, host=captioner)
+        (mail,) = _mails_to(session, interpreter.email)
+        assert mail.subject == f"Products for {live.title}"
+        assert mail.body_text.index("1. 扎染围巾") < mail.body_text.index("2. 盘扣胸针")
+        assert "15 minutes early" in mail.body_text
+        assert _mails_to(session, captioner.email) == []  # only interpreters get the list
+        notice = session.exec(select(Notice).where(Notice.user_id == interpreter.id)).one()
+        assert "扎染围巾" in notice.body
+
+
+def test_operators_are_not_warned_when_every_required_slot_is_filled(app, db_session):
+    with db_session() as session:
+        operator = make_user(session, roles=(Role.OPERATOR,))
+        live = plan_session(session, presenter=make_host(session), minutes=45, hours_ahead=30)
+        slots.claim_slot(session=session, slot_id=_open_slot(session, live).id,
+                         host=make_interpreter(session, role=HostRole.SIGN_INTERPRETER))
+    run_job(app, "livestream_reminders")
+    with db_session() as session:
+        assert _mails_to(session, operator.email) == []

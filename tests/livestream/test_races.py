@@ -138,3 +138,65 @@ def test_a_second_claim_by_the_same_host_waits_for_the_first_and_then_sees_it(ap
         assert "b" not in outcome, "B finished while A held the host: nothing serialised them"
     other.join(timeout=60)
     assert outcome["b"] == "slot_overlap"
+
+
+def test_a_claim_racing_an_edit_never_lands_on_the_moved_slot(app, db_session):
+    """The operator moves session A onto a time the host already works while the host
+    claims A's slot. The claim checked the host's calendar at A's old time, so it must
+    not land after the move: it sees the new time (SQLite: it waits for the edit) or
+    finds the slot's times changed (PostgreSQL: its UPDATE waits on the edit's row lock,
+    then matches nothing). Either way the host never holds two slots at once."""
+    import time
+
+    from accounts.models import User
+    from livestream import editing, services
+    from livestream.models import LiveSession
+
+    with db_session() as session:
+        host_id = make_interpreter(session, role=HostRole.SIGN_INTERPRETER).id
+        busy = plan_session(session, presenter=make_host(session), minutes=45, hours_ahead=96)
+        busy_slot = session.exec(select(LiveSessionSlot.id).where(
+            LiveSessionSlot.session_id == busy.id,
+            LiveSessionSlot.role == HostRole.SIGN_INTERPRETER)).one()
+        slots.claim_slot(session=session, slot_id=busy_slot, host=session.get(User, host_id))
+        moving = plan_session(session, presenter=make_host(session), minutes=45,
+                              hours_ahead=48)
+        open_slot = session.exec(select(LiveSessionSlot.id).where(
+            LiveSessionSlot.session_id == moving.id,
+            LiveSessionSlot.role == HostRole.SIGN_INTERPRETER)).one()
+
+    outcome = {}
+
+    def claim():
+        with app.app_context():
+            try:
+                with db.transaction() as session:
+                    slots.claim_slot(session=session, slot_id=open_slot,
+                                     host=session.get(User, host_id))
+                outcome["claim"] = "won"
+            except DomainError as exc:
+                outcome["claim"] = exc.code
+
+    postgres = app.config["DATABASE_URL"].startswith("postgresql")
+    with app.app_context(), db.transaction() as session:
+        live = session.get(LiveSession, moving.id)
+        editing.update_session(session=session, live=live, plan=services.SessionPlan(
+            title=live.title, planned_start=busy.planned_start,
+            planned_end=busy.planned_end, presenter_id=live.presenter_id))
+        other = threading.Thread(target=claim)
+        other.start()
+        with db.engine.connect() as observer:
+            for step in range(500):
+                if "claim" in outcome or (not postgres and step >= 20):
+                    break
+                if postgres and observer.exec_driver_sql(
+                        "SELECT count(*) FROM pg_locks WHERE NOT granted").scalar():
+                    break
+                time.sleep(0.01)
+        assert "claim" not in outcome, "the claim finished while the edit was not committed"
+    other.join(timeout=60)
+    assert outcome["claim"] == ("slot_changed" if postgres else "slot_overlap")
+    with db_session(write=False) as session:
+        held = session.exec(select(LiveSessionSlot.id).where(
+            LiveSessionSlot.host_id == host_id)).all()
+        assert held == [busy_slot]

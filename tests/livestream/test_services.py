@@ -9,7 +9,7 @@ from accounts.models import HostRole, Role, SignLanguage
 from core.db import utcnow
 from core.errors import Conflict
 from core.mail import OutboxMail
-from livestream import lifecycle, services, slots
+from livestream import editing, lifecycle, services, slots
 from livestream.models import LiveSession, LiveSessionSlot, Notice, SessionStatus
 from tests.factories import make_user
 from tests.livestream.factories import (
@@ -293,7 +293,7 @@ def test_moving_a_session_moves_its_team_and_checks_holders(db_session):
         plan = services.SessionPlan(title="新标题", planned_start=later,
                                     planned_end=later + timedelta(minutes=90),
                                     presenter_id=presenter.id)
-        services.update_session(session=session, live=live, plan=plan)
+        editing.update_session(session=session, live=live, plan=plan)
         team = _interpreter_slots(session, live.id)
         assert len(team) == 2 and team[0].host_id == interpreter.id
         assert all(s.starts_at == later for s in team)

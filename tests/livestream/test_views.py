@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import func, select
 
-from accounts.models import HostRole, Role
+from accounts.models import HostRole, Role, User
 from core.db import utcnow
 from livestream import lifecycle, slots
 from livestream.models import LiveSession, LiveSessionSlot
@@ -309,3 +309,57 @@ def test_forged_csrf_on_the_planning_form_shows_a_form_error(app, client, db_ses
     with db_session(write=False) as session:
         assert session.exec(select(func.count()).select_from(LiveSession).where(
             LiveSession.title == "伪造")).one() == 0
+
+
+def test_a_presenter_booked_twice_through_the_form_is_refused_and_nothing_saved(client,
+                                                                                db_session):
+    client.set_cookie("lang", "en")
+    presenter = _operator(client, db_session)
+    assert client.post("/operator/live/new", data=_form(presenter.id)).status_code == 303
+    # A weekly series whose third week clashes with a session planned on its own.
+    with db_session() as session:
+        plan_session(session, presenter=session.get(User, presenter.id), minutes=60,
+                     start=session.exec(select(LiveSession.planned_start)).one()
+                     + timedelta(days=14, minutes=150))  # 21:30 two weeks on
+    for data in (_form(presenter.id, start_time="19:30", end_time="20:00"),
+                 _form(presenter.id, start_time="21:00", end_time="22:00", repeat="weekly",
+                       repeat_count="4")):
+        response = client.post("/operator/live/new", data=data)
+        assert response.status_code == 400
+        html = response.get_data(as_text=True)
+        assert "is already presenting or working at that time" in html
+        assert "<title>Error: " in html
+    with db_session(write=False) as session:
+        assert session.exec(select(func.count()).select_from(LiveSession)).one() == 2
+
+
+def test_a_slot_outside_its_session_is_explained_and_not_added(client, db_session, published):
+    client.set_cookie("lang", "en")
+    _operator(client, db_session)
+    with db_session(write=False) as session:
+        before = session.exec(select(func.count()).select_from(LiveSessionSlot)).one()
+    local_end = published.planned_end.astimezone(SHANGHAI)
+    response = client.post(f"/operator/live/{published.id}", data={
+        "slot-role": "captioner", "slot-min_level": "0",
+        "slot-starts_at": local_end.strftime("%H:%M"),
+        "slot-ends_at": (local_end + timedelta(minutes=30)).strftime("%H:%M")})
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert "A slot must be within the session&#39;s times" in html or \
+        "A slot must be within the session's times" in html
+    assert '<a href="#slot-starts_at">' in html  # the summary links to the field
+    with db_session(write=False) as session:
+        assert session.exec(select(func.count()).select_from(LiveSessionSlot)).one() == before
+
+
+def test_hosts_see_only_open_slots_they_qualify_for(client, db_session, published):
+    with db_session() as session:
+        wrong_way = make_interpreter(session, role=HostRole.SIGN_INTERPRETER)
+        right = make_interpreter(session)
+        slot_id = _open_slot_id(session, published.id)
+    login(client, wrong_way.email)
+    assert f"/host/slots/{slot_id}/claim" not in client.get("/host/schedule").get_data(
+        as_text=True)
+    client.post("/account/logout")
+    login(client, right.email)
+    assert f"/host/slots/{slot_id}/claim" in client.get("/host/schedule").get_data(as_text=True)
