@@ -22,6 +22,14 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import SQLModel
 
+from hypothesis import HealthCheck, settings
+
+# Property tests share two cores with Chromium, PostgreSQL and another test process: time
+# is not what they check, so neither a per-example deadline nor "generation is slow".
+settings.register_profile("shared-cores", deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("shared-cores")
+
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 BACKENDS = ("sqlite", "postgresql")
 
