@@ -20,9 +20,8 @@ from pathlib import Path
 import psycopg
 import pytest
 import sqlalchemy as sa
-from sqlmodel import SQLModel
-
 from hypothesis import HealthCheck, settings
+from sqlmodel import SQLModel
 
 # Property tests share two cores with Chromium, PostgreSQL and another test process: time
 # is not what they check, so neither a per-example deadline nor "generation is slow".
