@@ -28,6 +28,17 @@ from livestream.models import RepeatFrequency
 from livestream.rules import MAX_SESSION_HOURS
 
 
+def web_address(form, field) -> None:
+    """Only http(s) addresses: the page links to them and plays them, and WTForms' URL
+    check alone lets `javascript://...` through."""
+    from urllib.parse import urlsplit
+
+    from wtforms.validators import ValidationError
+
+    if field.data and urlsplit(field.data.strip()).scheme.lower() not in ("http", "https"):
+        raise ValidationError(_("Enter a web address starting with https://"))
+
+
 def options(pairs) -> list[SelectChoice]:
     """(value, label) pairs as the choices WTForms wants."""
     return [SelectChoice(str(value), label) for value, label in pairs]
@@ -96,10 +107,10 @@ class SessionForm(Form):
         InputRequired(_l("Enter the end time, like 20:30"))],
         bad_format=_l("Enter the end time, like 20:30"))
     stream_url = URLField(_l("Stream address (HLS .m3u8 or a platform's room)"), validators=[
-        Optional(), URL(message=_l("Enter a web address starting with https://")),
+        Optional(), URL(message=_l("Enter a web address starting with https://")), web_address,
         Length(max=500, message=_l("Address must be 500 characters or fewer"))])
     captions_url = URLField(_l("Captions address (WebVTT)"), validators=[
-        Optional(), URL(message=_l("Enter a web address starting with https://")),
+        Optional(), URL(message=_l("Enter a web address starting with https://")), web_address,
         Length(max=500, message=_l("Address must be 500 characters or fewer"))])
     product_ids = MultiCheckboxField(_l("Products to present"), coerce=int,
                                      validators=[Optional()])

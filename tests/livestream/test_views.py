@@ -157,6 +157,8 @@ def test_operator_plans_a_weekly_series(client, db_session):
     ({"start_date": "not a date"}, "Enter the date"),
     ({"title": "x" * 500}, "120 characters"),
     ({"presenter_id": "999999"}, "Not a valid choice"),
+    ({"stream_url": "javascript://example.cn/%0Aalert(1)"}, "starting with https://"),
+    ({"captions_url": "ftp://example.cn/captions.vtt"}, "starting with https://"),
 ])
 def test_bad_planning_input_is_explained_and_nothing_saved(client, db_session, overrides,
                                                            message):
@@ -363,3 +365,33 @@ def test_hosts_see_only_open_slots_they_qualify_for(client, db_session, publishe
     client.post("/account/logout")
     login(client, right.email)
     assert f"/host/slots/{slot_id}/claim" in client.get("/host/schedule").get_data(as_text=True)
+
+
+def _with_stream(db_session, live_id, stream_url, captions_url=None):
+    with db_session() as session:
+        live = session.get(LiveSession, live_id)
+        live.stream_url, live.captions_url = stream_url, captions_url
+        session.add(live)
+
+
+def test_the_built_in_player_waits_for_play_and_offers_captions(client, db_session,
+                                                                published):
+    _with_stream(db_session, published.id, "https://cdn.example.cn/live/pankou.m3u8",
+                 "https://cdn.example.cn/live/pankou.zh.vtt")
+    html = client.get(f"/live/{published.slug}").get_data(as_text=True)
+    video = html[html.index("<video"):html.index("</video>")]
+    assert "controls" in video and 'preload="none"' in video
+    assert "autoplay" not in video  # nothing plays sound by itself
+    assert 'src="https://cdn.example.cn/live/pankou.m3u8"' in video
+    assert 'type="application/vnd.apple.mpegurl"' in video
+    assert '<track kind="captions" src="https://cdn.example.cn/live/pankou.zh.vtt"' in video
+    assert 'srclang="zh"' in video and "default" in video
+    assert "中文字幕" in video
+
+
+def test_a_platform_room_is_a_link_and_no_stream_shows_nothing(client, db_session, published):
+    assert "<video" not in client.get(f"/live/{published.slug}").get_data(as_text=True)
+    _with_stream(db_session, published.id, "https://live.example.cn/room/8848")
+    html = client.get(f"/live/{published.slug}").get_data(as_text=True)
+    assert "<video" not in html
+    assert 'href="https://live.example.cn/room/8848"' in html and "live.example.cn" in html
