@@ -30,7 +30,7 @@ from accounts.models import HostRole, User
 from core.errors import Conflict
 from core.timezones import local_span
 from livestream.models import LiveSession, LiveSessionSlot, SessionStatus
-from livestream.notices import notify
+from livestream.notices import notify, reminded_shoppers
 from livestream.rules import SlotRules
 from livestream.services import (
     InvalidSchedule,
@@ -200,7 +200,22 @@ def update_session(*, session: Session, live: LiveSession, plan: SessionPlan) ->
     change.holders = sorted(outcomes.values(), key=lambda h: (h.host_id, h.role.value))
     _tell_holders(session=session, live=live, change=change, rules=rules,
                   people={h.id: h for h in holders.values()})
+    if change.times_changed and live.status == SessionStatus.SCHEDULED:
+        _tell_reminded_shoppers(session=session, live=live, change=change)
     return change
+
+
+def _tell_reminded_shoppers(*, session: Session, live: LiveSession,
+                            change: SessionChange) -> None:
+    """Shoppers who asked for a reminder learn the new time now (their reminder follows
+    the new start: reminder keys include it)."""
+    for shopper in reminded_shoppers(session=session, live_id=live.id):
+        notify(session=session, user=shopper, link=f"/live/{live.slug}", compose=lambda: (
+            _("New time: %(title)s", title=live.title),
+            _("The live stream “%(title)s” has a new time: %(new)s. It was %(old)s. We will "
+              "remind you 15 minutes before the new start.", title=live.title,
+              new=local_span(change.new_start, change.new_end),
+              old=local_span(change.old_start, change.old_end))))
 
 
 def _line(item: HolderChange, rules: SlotRules) -> str:

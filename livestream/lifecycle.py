@@ -15,7 +15,7 @@ from core.db import utcnow
 from core.errors import Conflict
 from core.timezones import local_span
 from livestream.models import LiveSession, LiveSessionSlot, ReminderRequest, SessionStatus
-from livestream.notices import insert_once, notify
+from livestream.notices import insert_once, notify, reminded_shoppers
 
 
 @dataclass(frozen=True)
@@ -102,6 +102,12 @@ def cancel_session(*, session: Session, live: LiveSession) -> None:
             _("Cancelled: %(title)s", title=live.title),
             _("The session “%(title)s” on %(when)s is cancelled. You do not need to come, "
               "and your slot in it is free.", title=live.title,
+              when=local_span(live.planned_start, live.planned_end))))
+    for shopper in reminded_shoppers(session=session, live_id=live.id):
+        notify(session=session, user=shopper, link=f"/live/{live.slug}", compose=lambda: (
+            _("Cancelled: %(title)s", title=live.title),
+            _("The live stream “%(title)s” on %(when)s is cancelled. We will not send you "
+              "its reminder.", title=live.title,
               when=local_span(live.planned_start, live.planned_end))))
     session.flush()
 

@@ -46,6 +46,16 @@ def operators(*, session: Session) -> list[User]:
         .order_by(User.id)).all())
 
 
+def reminded_shoppers(*, session: Session, live_id: int) -> list[User]:
+    """Everyone who pressed "remind me" for the session (to tell them it moved or is off)."""
+    from livestream.models import ReminderRequest
+
+    return list(session.exec(
+        select(User).join(ReminderRequest, ReminderRequest.user_id == User.id)
+        .where(ReminderRequest.session_id == live_id, User.is_active_account.is_(True))
+        .order_by(User.id)).all())
+
+
 def notices_for(*, session: Session, user_id: int, limit: int = 100) -> list[Notice]:
     """A person's newest notices first."""
     return list(session.exec(

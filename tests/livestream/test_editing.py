@@ -247,3 +247,32 @@ def test_a_moved_session_is_reminded_again_for_its_new_time(app, db_session):
         subjects = [m.subject for m in session.exec(select(OutboxMail)).all()]
     # Two 24-hour reminders, and the "new time" notice of the edit in between.
     assert len([s for s in subjects if "24" in s]) == 2 and len(subjects) == 3
+
+
+def test_shoppers_waiting_for_a_reminder_hear_of_a_move_and_of_a_cancellation(db_session):
+    with db_session() as session:
+        live = plan_session(session, presenter=make_host(session), minutes=45)
+        lifecycle.publish(session=session, live=live)
+        waiting = make_user(session, email="waiting.shopper@example.cn")
+        english = make_user(session, email="english.shopper@example.cn", locale="en")
+        make_user(session, email="not.waiting@example.cn")
+        for shopper in (waiting, english):
+            lifecycle.remind_me(session=session, live=live, user=shopper)
+    with db_session() as session:
+        live = session.get(LiveSession, live.id)
+        editing.update_session(session=session, live=live,
+                               plan=_moved(live, by=timedelta(hours=3)))
+    with db_session() as session:
+        told = {m.to_address: m for m in session.exec(select(OutboxMail)).all()}
+        assert "not.waiting@example.cn" not in told
+        assert told["waiting.shopper@example.cn"].subject == f"时间变更：{live.title}"
+        assert "15 分钟" in told["waiting.shopper@example.cn"].body_text
+        assert told["english.shopper@example.cn"].subject == f"New time: {live.title}"
+        assert _count(session, Notice, Notice.user_id == english.id) == 1
+        lifecycle.cancel_session(session=session, live=session.get(LiveSession, live.id))
+    with db_session(write=False) as session:
+        cancelled = [m for m in session.exec(select(OutboxMail)).all()
+                     if m.to_address == "english.shopper@example.cn"
+                     and m.subject.startswith("Cancelled")]
+        assert len(cancelled) == 1
+        assert "will not send you its reminder" in cancelled[0].body_text
