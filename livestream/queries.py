@@ -32,6 +32,18 @@ def session_products(*, session: Session, live_id: int) -> list[Product]:
         .order_by(LiveSessionProduct.position)).all())
 
 
+def session_workshops(*, session: Session, live: LiveSession,
+                      products: list[Product]) -> list[Workshop]:
+    """The workshops a session presents, in order: its own (if set), then those whose
+    goods it shows, each once. Derived from the products, so it never disagrees."""
+    order = ([live.workshop_id] if live.workshop_id else []) + [p.workshop_id for p in products]
+    wanted = list(dict.fromkeys(order))
+    if not wanted:
+        return []
+    found = {w.id: w for w in session.exec(select(Workshop).where(Workshop.id.in_(wanted)))}
+    return [found[i] for i in wanted if i in found]
+
+
 def session_slots(*, session: Session, live_ids: list[int]):
     """Each session's slots with their holder's public name, by session id."""
     result: dict[int, list[tuple[LiveSessionSlot, str | None]]] = defaultdict(list)

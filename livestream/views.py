@@ -73,9 +73,11 @@ def session_page(slug: str):
     reminded = current_user.is_authenticated and session.exec(select(ReminderRequest.id).where(
         ReminderRequest.session_id == live.id,
         ReminderRequest.user_id == current_user.id)).first() is not None
+    products = queries.session_products(session=session, live_id=live.id)
     return render_template("livestream/session.html", live=live, team=team, rotas=rotas,
-                           products=queries.session_products(session=session, live_id=live.id),
-                           reminded=reminded)
+                           products=products, reminded=reminded,
+                           workshops=queries.session_workshops(session=session, live=live,
+                                                               products=products))
 
 
 @bp.route("/live/<slug>/remind", methods=["POST"])

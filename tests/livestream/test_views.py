@@ -395,3 +395,24 @@ def test_a_platform_room_is_a_link_and_no_stream_shows_nothing(client, db_sessio
     html = client.get(f"/live/{published.slug}").get_data(as_text=True)
     assert "<video" not in html
     assert 'href="https://live.example.cn/room/8848"' in html and "live.example.cn" in html
+
+
+def test_the_session_page_names_its_workshops_in_order_once_each(client, db_session,
+                                                                 published):
+    from livestream.services import set_products
+    from tests.factories import make_product, make_workshop
+
+    with db_session() as session:
+        host_workshop = make_workshop(session, name="主办工坊")
+        knots = make_workshop(session, name="盘扣<i>工坊</i>")
+        fabric = make_workshop(session, name="布艺工坊")
+        goods = [make_product(session, workshop=w) for w in (knots, fabric, knots)]
+        live = session.get(LiveSession, published.id)
+        live.workshop_id = host_workshop.id
+        session.add(live)
+        set_products(session=session, live=live, product_ids=[p.id for p in goods])
+    html = client.get(f"/live/{published.slug}").get_data(as_text=True)
+    listed = html[html.index('class="live-workshops"'):]
+    listed = listed[:listed.index("</ul>")]
+    assert listed.index("主办工坊") < listed.index("盘扣&lt;i&gt;工坊") < listed.index("布艺工坊")
+    assert listed.count("盘扣&lt;i&gt;工坊") == 1 and "<i>" not in listed
