@@ -5,13 +5,14 @@ from __future__ import annotations
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
 
 from accounts.models import HostRole, Role, SignLanguage, WorkshopKind
 from accounts.services import PHONE_PATTERN, normalise_phone
 from core.config import SUPPORTED_LOCALES
 from core.forms import Form, MultiCheckboxField, TimeZoneField, choices
-from core.i18n import LANGUAGE_NAMES
+from core.i18n import HTML_LANG, LANGUAGE_NAMES
 
 MIN_PASSWORD = 10
 
@@ -81,8 +82,11 @@ class AccountForm(Form):
     display_name = StringField(_l("Your name"), validators=[
         DataRequired(_l("Enter your name")),
         Length(max=60, message=_l("Name must be 60 characters or fewer"))])
+    # Each language is named in itself ("中文", "English"), so each option says its own.
     locale = SelectField(_l("Language"),
-                         choices=choices((c, LANGUAGE_NAMES[c]) for c in SUPPORTED_LOCALES),
+                         choices=[SelectChoice(code, LANGUAGE_NAMES[code],
+                                               render_kw={"lang": HTML_LANG[code]})
+                                  for code in SUPPORTED_LOCALES],
                          validators=[DataRequired(_l("Choose a language"))])
     timezone = TimeZoneField(_l("Time zone"))
 

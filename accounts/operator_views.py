@@ -24,6 +24,7 @@ from accounts.models import (
 from core.db import get_session
 from core.errors import Conflict
 from core.forms import form_view
+from core.written import as_written, written_message
 
 bp = Blueprint("operator_accounts", __name__, url_prefix="/operator")
 PAGE_SIZE = 50
@@ -86,7 +87,8 @@ def user_detail(user_id: int):
             services.set_roles(session=session, user=user, roles=chosen, by=current_user)
             user.is_active_account = form.is_active_account.data or user.id == current_user.id
             session.add(user)
-            flash(_("Saved the changes to %(name)s.", name=user.display_name), "success")
+            flash(written_message(_("Saved the changes to %(name)s."), name=user.display_name),
+                  "success")
             return redirect(url_for("operator_accounts.user_detail", user_id=user.id))
     status = 400 if form.errors else 200
     return _user_page(user, form=form,
@@ -117,7 +119,8 @@ def host_capability_add(user_id: int):
             session=session, user=user, role=HostRole(capability_form.role.data),
             sign_language=SignLanguage(language) if language else None,
             level=int(capability_form.level.data))
-        flash(_("Saved the qualification for %(name)s.", name=user.display_name), "success")
+        flash(written_message(_("Saved the qualification for %(name)s."),
+                              name=user.display_name), "success")
         return redirect(url_for("operator_accounts.user_detail", user_id=user.id))
     held = _roles_by_user([user.id])[user.id]
     form = UserRolesForm(data={"roles": [r.value for r in held],
@@ -168,7 +171,8 @@ def workshop_new():
         except Conflict:
             form.slug.errors = [_("Another workshop already uses this web address name")]
         else:
-            flash(_("Added %(name)s.", name=workshop.name), "success")
+            flash(written_message(_("Added %(name)s."), name=as_written(workshop, "name")),
+                  "success")
             return redirect(url_for("operator_accounts.workshop_detail",
                                     workshop_id=workshop.id))
     status = 400 if form.errors else 200
@@ -191,7 +195,8 @@ def workshop_detail(workshop_id: int):
         else:
             services.add_member(session=session, workshop=workshop, user=user,
                                 is_coordinator=form.is_coordinator.data)
-            flash(_("%(name)s is now a member.", name=user.display_name), "success")
+            flash(written_message(_("%(name)s is now a member."), name=user.display_name),
+                  "success")
             return redirect(url_for("operator_accounts.workshop_detail",
                                     workshop_id=workshop.id))
     members = session.exec(

@@ -26,6 +26,7 @@ from core.forms import form_view
 from core.i18n import current_locale_name, safe_next_url
 from core.mail import queue_mail
 from core.rate_limits import client_address, count_tries, minutes_to_wait
+from core.written import written_message
 
 bp = Blueprint("accounts", __name__, url_prefix="/account")
 
@@ -65,8 +66,8 @@ def register():
         else:
             count_tries(tries)
             login_user(user)
-            flash(_("Welcome, %(name)s. Your account is ready.", name=user.display_name),
-                  "success")
+            flash(written_message(_("Welcome, %(name)s. Your account is ready."),
+                                  name=user.display_name), "success")
             return redirect(url_for("catalog.home"))
     return _form_page("accounts/register.html", form)
 

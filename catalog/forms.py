@@ -18,8 +18,9 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from catalog.services import MAX_PRICE_FEN, MAX_STOCK, TEXT_MAX, TITLE_MAX, ProductData, VariantData
-from core.forms import Form
+from core.forms import Form, written_choices
 from core.money import Money, MoneyError
+from core.written import as_written
 
 VARIANT_ROWS = 4
 MAKER_ROWS = 6
@@ -122,10 +123,10 @@ class ProductForm(Form):
 
     def set_choices(self, *, categories, members) -> None:
         """Fill the category and maker lists."""
-        self.category_id.choices = [SelectChoice(0, _l("Choose a category"))] + [
-            SelectChoice(c.id, c.name) for c in categories]
-        maker_choices = [SelectChoice(0, _l("Nobody"))] + [
-            SelectChoice(m.id, m.display_name) for m in members]
+        self.category_id.choices = [SelectChoice(0, _l("Choose a category"))] + written_choices(
+            (c.id, as_written(c, "name")) for c in categories)
+        maker_choices = [SelectChoice(0, _l("Nobody"))] + written_choices(
+            (m.id, m.display_name) for m in members)
         for entry in self.makers:
             entry.form.maker_id.choices = maker_choices
 

@@ -18,6 +18,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from core.db import SAFE_METHODS
 from core.timezones import is_known_zone, zone_choices
+from core.written import WrittenText, as_written
 
 csrf = CSRFProtect()
 CSRF_MESSAGE = _l("This form had expired, so nothing was saved. Check your answers and "
@@ -116,3 +117,16 @@ class TimeZoneForm(Form):
         csrf = False
 
     zone = TimeZoneField(_l("Show times in"))
+
+
+def written_choices(pairs) -> list[SelectChoice]:
+    """Choices whose labels people typed (names, titles), built while a page is made.
+
+    Each option says its language where it differs from the page's (core/written.py);
+    a label may be a WrittenText (chosen in the reader's language) or a plain text.
+    """
+    result = []
+    for value, label in pairs:
+        text = label if isinstance(label, WrittenText) else as_written(label)
+        result.append(SelectChoice(value, text.text, render_kw=text.lang_attributes))
+    return result

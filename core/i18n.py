@@ -9,7 +9,7 @@ from flask import Flask, current_app, g, has_request_context, request
 from flask_babel import Babel, get_locale
 from flask_login import current_user
 
-from core import timezones
+from core import timezones, written
 from core.config import PROJECT_ROOT, SUPPORTED_LOCALES
 from core.timezones import local_datetime  # noqa: F401  (callers import it from here)
 
@@ -92,6 +92,7 @@ def init_app(app: Flask) -> None:
                                  viewer_has_chosen_zone=timezones.viewer_has_chosen)
     app.jinja_env.globals["money"] = format_money
     app.jinja_env.add_extension("jinja2.ext.i18n")
+    written.init_app(app)
 
     @app.context_processor
     def _language_context():

@@ -15,10 +15,11 @@ from accounts.access import roles_required
 from accounts.models import HostRole, Role, SignLanguage, User
 from core.db import get_session
 from core.errors import DomainError
-from core.forms import form_view
+from core.forms import form_view, written_choices
 from core.timezones import viewer_zone
+from core.written import written_message
 from livestream import editing, lifecycle, queries, services, slots
-from livestream.forms import AssignForm, SessionForm, SlotForm, options, read_time
+from livestream.forms import AssignForm, SessionForm, SlotForm, read_time
 from livestream.models import LiveSession, LiveSessionProduct, LiveSessionSlot, RepeatFrequency
 
 bp = Blueprint("operator", __name__, url_prefix="/operator/live")
@@ -51,11 +52,11 @@ def planning():
 
 def _session_form(form: SessionForm) -> SessionForm:
     session = get_session()
-    form.presenter_id.choices = options([("", _("No presenter yet"))]
-                                        + queries.presenter_choices(session=session))
-    form.workshop_id.choices = options([("", _("None"))]
-                                       + queries.workshop_choices(session=session))
-    form.product_ids.choices = options(queries.product_choices(session=session))
+    form.presenter_id.choices = written_choices([("", _("No presenter yet"))]
+                                                + queries.presenter_choices(session=session))
+    form.workshop_id.choices = written_choices([("", _("None"))]
+                                               + queries.workshop_choices(session=session))
+    form.product_ids.choices = written_choices(queries.product_choices(session=session))
     return form
 
 
@@ -219,8 +220,8 @@ def detail(session_id: int):
     for slot, _name in team:
         if slot.host_id is None:
             assign = AssignForm(prefix=f"assign{slot.id}")
-            assign.host_id.choices = options([("", _("Choose a host"))] + queries.hosts_for_role(
-                session=session, role=slot.role))
+            hosts = queries.hosts_for_role(session=session, role=slot.role)
+            assign.host_id.choices = written_choices([("", _("Choose a host"))] + hosts)
             assign_forms[slot.id] = assign
     status = 400 if form.errors else 200
     return render_template(
@@ -246,7 +247,7 @@ def assign(slot_id: int):
         slots.claim_slot(session=session, slot_id=slot_id, host=host, assigned_by=current_user)
     except DomainError as error:
         return _refused(error, target)
-    flash(_("%(name)s now has the slot.", name=host.display_name), "success")
+    flash(written_message(_("%(name)s now has the slot."), name=host.display_name), "success")
     return redirect(target, code=303)
 
 

@@ -11,6 +11,7 @@ from accounts.models import HostCapability, HostProfile, HostRole, User, Worksho
 from catalog.models import Product, ProductStatus
 from core.db import utcnow
 from core.timezones import viewer_zone
+from core.written import WrittenText, as_written
 from livestream.models import LiveSession, LiveSessionProduct, LiveSessionSlot, SessionStatus
 
 
@@ -118,13 +119,14 @@ def hosts_for_role(*, session: Session, role: HostRole) -> list[tuple[str, str]]
     return [(str(user_id), name) for user_id, name in rows]
 
 
-def workshop_choices(*, session: Session) -> list[tuple[str, str]]:
-    """Workshops, for a select."""
-    return [(str(w.id), w.name) for w in session.exec(select(Workshop).order_by(Workshop.name))]
+def workshop_choices(*, session: Session) -> list[tuple[str, WrittenText]]:
+    """Workshops, for a select, named in the reader's language where they can be."""
+    return [(str(w.id), as_written(w, "name"))
+            for w in session.exec(select(Workshop).order_by(Workshop.name))]
 
 
-def product_choices(*, session: Session) -> list[tuple[int, str]]:
-    """Products on sale, for the products to present."""
-    return [(p.id, p.title) for p in session.exec(
+def product_choices(*, session: Session) -> list[tuple[int, WrittenText]]:
+    """Products on sale, for the products to present, in the reader's language."""
+    return [(p.id, as_written(p, "title")) for p in session.exec(
         select(Product).where(Product.status == ProductStatus.PUBLISHED)
         .order_by(Product.title).limit(200))]

@@ -11,12 +11,14 @@ from dataclasses import dataclass
 from flask import session as web_session
 from flask_babel import gettext as _
 from flask_login import current_user, user_logged_in
+from markupsafe import Markup
 from sqlmodel import Session, select
 
 from catalog.models import Product, ProductVariant
 from core.db import get_session
 from core.errors import DomainError, NotFound
 from core.money import Money
+from core.written import as_written, written_message
 from shop.models import CartItem
 from shop.orders import MAX_LINE_QUANTITY, WantedLine, load_sellable
 
@@ -38,9 +40,13 @@ class CartLine:
         return self.variant.price * self.quantity
 
     @property
-    def name(self) -> str:
-        title = self.product.title if self.product else self.variant.sku
-        return f"{title} ({self.variant.name})" if self.variant.name else title
+    def name(self) -> Markup:
+        """Product and version in the reader's language, each marked with its own."""
+        title = as_written(self.product, "title") if self.product else self.variant.sku
+        version = as_written(self.variant, "name")
+        if not version:
+            return written_message("%(title)s", title=title)
+        return written_message("%(title)s (%(version)s)", title=title, version=version)
 
     @property
     def enough_stock(self) -> bool:

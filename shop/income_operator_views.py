@@ -4,6 +4,7 @@ impact report and sales points."""
 from __future__ import annotations
 
 import secrets
+from dataclasses import replace
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -16,7 +17,8 @@ from accounts.models import Role, User, Workshop
 from catalog.models import Product
 from core.db import get_session
 from core.errors import DomainError, NotFound
-from core.forms import form_view
+from core.forms import form_view, written_choices
+from core.written import as_written, written_message
 from shop import income_queries as q
 from shop import ledger, payouts, sales_points
 from shop.income_access import parse_range
@@ -190,13 +192,21 @@ def impact_csv():
 
 
 def _scope_choices():
+    """The fee's scopes as options (names alone, grouped by kind) and as table labels."""
     session = get_session()
-    choices = [SelectChoice("default", _("Everything (default)"))]
-    choices += [SelectChoice(f"workshop:{w.id}", _("Workshop: %(name)s", name=w.name))
-                for w in session.exec(select(Workshop).order_by(Workshop.name)).all()]
-    choices += [SelectChoice(f"product:{p.id}", _("Product: %(name)s", name=p.title))
+    workshops = [(f"workshop:{w.id}", as_written(w, "name"))
+                 for w in session.exec(select(Workshop).order_by(Workshop.name)).all()]
+    products = [(f"product:{p.id}", as_written(p, "title"))
                 for p in session.exec(select(Product).order_by(Product.title)).all()]
-    return choices
+    choices = [SelectChoice("default", _("Everything (default)"))]
+    choices += [replace(c, optgroup=_("Workshops")) for c in written_choices(workshops)]
+    choices += [replace(c, optgroup=_("Products")) for c in written_choices(products)]
+    labels = {"default": _("Everything (default)")}
+    labels.update((value, written_message(_("Workshop: %(name)s"), name=name))
+                  for value, name in workshops)
+    labels.update((value, written_message(_("Product: %(name)s"), name=name))
+                  for value, name in products)
+    return choices, labels
 
 
 @bp.route("/operator/platform-fee", methods=["GET", "POST"])
@@ -205,7 +215,7 @@ def _scope_choices():
 def operator_commission():
     """The platform's fee: a default, per workshop or per product (0% allowed)."""
     form = CommissionForm()
-    form.scope.choices = _scope_choices()
+    form.scope.choices, labels = _scope_choices()
     status = 200
     if request.method == "POST":
         if form.validate_on_submit():
@@ -219,7 +229,6 @@ def operator_commission():
             return redirect(url_for("income.operator_commission"))
         status = 400
     rules = get_session().exec(select(CommissionRule).order_by(CommissionRule.scope_key)).all()
-    labels = {c.value: c.label for c in form.scope.choices}
     return render_template("shop/income/operator_commission.html", form=form, rules=rules,
                            labels=labels, default=ledger.commission_rate(
                                get_session(), product_id=None, workshop_id=None)), status

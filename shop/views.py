@@ -15,6 +15,7 @@ from core.errors import DomainError
 from core.forms import form_view
 from core.i18n import current_locale_name
 from core.navigation import SIGNED_IN, add_nav, add_operator_link
+from core.written import written_message
 from shop import cart, mails, payments
 from shop.forms import (
     AddressForm,
@@ -77,8 +78,8 @@ def cart_add():
                             max=MAX_LINE_QUANTITY))
     live_session_id = _live_session(request.form.get("live_session_id"))
     line = cart.add(variant_id, quantity, live_session_id)
-    flash(_("%(name)s is in your cart (%(quantity)d).", name=line.name,
-            quantity=line.quantity), "success")
+    flash(written_message(_("%(name)s is in your cart (%(quantity)d)."), name=line.name,
+                          quantity=line.quantity), "success")
     return redirect(url_for("shop.cart_page"))
 
 

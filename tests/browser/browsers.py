@@ -22,8 +22,6 @@ CHROMIUM_ARGS = [
 NPM_AXE = PROJECT_ROOT / ".cache" / "npm" / "node_modules" / "axe-core" / "axe.min.js"
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
 SCREENSHOTS = ARTIFACTS / "screenshots"
-# English pages showing Chinese text not marked lang="zh-CN" (WCAG 3.1.2), one a line.
-LANG_OF_PARTS = ARTIFACTS / "lang-of-parts.txt"
 
 
 def browser_required() -> bool:

@@ -17,7 +17,6 @@ import re
 import secrets
 import shutil
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,7 +26,6 @@ import pytest
 from tests.browser.browsers import (
     CHROMIUM,
     CHROMIUM_ARGS,
-    LANG_OF_PARTS,
     SCREENSHOTS,
     axe_source,
     cannot_run,
@@ -165,20 +163,10 @@ def shots(request) -> Screenshots:
     return Screenshots(SCREENSHOTS / request.node.module.__name__.rsplit(".", 1)[-1] / name)
 
 
-# This conftest is imported while tests are collected, before any runs: files older than
-# this are from an earlier run.
-_LOADED_AT = time.time()
-
-
 def pytest_terminal_summary(terminalreporter):
     if SCREENSHOTS.is_dir() and any(SCREENSHOTS.rglob("*.png")):
         terminalreporter.write_sep("-", "browser screenshots")
         terminalreporter.write_line(f"Screenshots of the journeys and gate: {SCREENSHOTS}")
-    if LANG_OF_PARTS.is_file() and LANG_OF_PARTS.stat().st_mtime >= _LOADED_AT:
-        count = len(LANG_OF_PARTS.read_text(encoding="utf-8").splitlines())
-        terminalreporter.write_line(
-            f"{count} English page states show Chinese text not marked lang=\"zh-CN\" "
-            f"(WCAG 3.1.2, reported, not failed): {LANG_OF_PARTS}")
 
 
 # --- Databases with the demo shop ----------------------------------------------------

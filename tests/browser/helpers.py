@@ -1,7 +1,8 @@
 """What the browser journeys and gates check, written once for every page.
 
 - `run_axe(page)`: axe-core with our WCAG tags; serious/critical violations, printable.
-- `lang_problems(page, expected)`, `horizontal_scroll(page)`: the other page gates.
+- `lang_problems(page, expected)`, `foreign_text_without_lang(page, expected)`,
+  `horizontal_scroll(page)`: the other page gates.
 - `sign_in(page, base_url, email)`: through the real sign-in form.
 - `FocusWalker`: Tab / Shift+Tab / Enter / Space with focus checked at every stop.
 - `Screenshots`: numbered pictures of a journey's key steps.
@@ -86,10 +87,11 @@ def lang_problems(page: Page, expected: str) -> list[str]:
 
 
 def foreign_text_without_lang(page: Page, expected: str) -> list[str]:
-    """On English pages: Chinese text whose element does not say lang="zh-CN" (WCAG 3.1.2).
+    """On English pages: Chinese texts not inside an element marked lang="zh-CN".
 
-    Reported, not failed, for now (see the report: names typed by people are shown as
-    they were typed and templates do not yet mark their language).
+    WCAG 3.1.2 (language of parts): a name or title typed in Chinese and shown on an
+    English page must say so, or a screen reader reads it with an English voice.
+    Templates mark such text with the `as_written` filter (core/written.py).
     """
     if expected != "en":
         return []

@@ -8,6 +8,7 @@ import pytest
 from tests.browser.helpers import (
     FocusWalker,
     focus_stop,
+    foreign_text_without_lang,
     horizontal_scroll,
     lang_problems,
     run_axe,
@@ -61,6 +62,19 @@ def test_lang_check_catches_a_chinese_page_marked_english(browser):
         assert lang_problems(page, "zh-CN") == [
             "<html lang> is 'en', expected 'zh-CN'"]
         assert len(lang_problems(page, "en")) == 2  # brand and skip link are Chinese
+    finally:
+        context.close()
+
+
+def test_chinese_text_not_marked_zh_on_an_english_page_is_caught(browser):
+    body = ('<main><h1>Income of 王秀英</h1><p lang="zh-CN">刘玉兰</p>'
+            '<p lang="zh-CN">Maker: <b>吴海燕</b></p><p lang="en">陈静</p>'
+            '<select><option lang="zh-CN">盘扣</option><option>布艺</option></select>'
+            '<p>Plain English only</p><script>const name = "小杨";</script></main>')
+    context, page = _page(browser, body)
+    try:
+        assert foreign_text_without_lang(page, "en") == ["Income of 王秀英", "陈静", "布艺"]
+        assert foreign_text_without_lang(page, "zh-CN") == []  # checked on English pages
     finally:
         context.close()
 
