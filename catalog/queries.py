@@ -62,8 +62,8 @@ class ProductCard:
     image: dict | None
 
 
-def _image_dict(image: ProductImage) -> dict:
-    url = _media_url
+def _image_dict(image: ProductImage, url=None) -> dict:
+    url = url or _media_url
     largest = image.widths[-1]
     return {
         "id": image.id,
@@ -112,7 +112,13 @@ def main_images(*, session: Session, product_ids) -> dict[int, dict]:
         for image in session.exec(select(ProductImage).where(ProductImage.product_id.in_(ids))
                                   .order_by(ProductImage.position, ProductImage.id)):
             first.setdefault(image.product_id, image)
-    return {product_id: _image_dict(image) for product_id, image in first.items()}
+    if not first:
+        return {}
+    # Every rendition lives under one route; build its address once rather than asking
+    # url_for for each of the seven names of each photo (rendition names are URL-safe).
+    prefix = _media_url("-")[:-1]
+    return {product_id: _image_dict(image, url=lambda name: prefix + name)
+            for product_id, image in first.items()}
 
 
 def product_cards(*, session: Session, products: list[Product]) -> list[ProductCard]:
