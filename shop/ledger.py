@@ -204,8 +204,10 @@ def reverse_refund(*, session: Session, refund: Refund) -> int:
             live_session_id=source.live_session_id, product_id=source.product_id,
             workshop_id=source.workshop_id, description=source.description,
             reason=(refund.reason or None) and refund.reason[:300],
-            created_by_id=refund.created_by_id,
-            occurred_at=refund.created_at, available_at=refund.created_at))
+            created_by_id=refund.created_by_id, occurred_at=refund.created_at,
+            # Taken back from money still on hold, it stays with that money: the maker's
+            # available balance neither dips below zero now nor jumps when the hold ends.
+            available_at=max(refund.created_at, source.available_at)))
         written += 1
     session.flush()
     return written

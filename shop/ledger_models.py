@@ -235,7 +235,10 @@ class StallSaleLine(SQLModel, table=True):
 
 
 class MonthlyStatement(SQLModel, table=True):
-    """A maker's month as the scheduled job saw it: opening, earned, paid out, closing."""
+    """A maker's month as the scheduled job saw it: opening, earned, paid out, closing.
+
+    A record of what the maker was told, never a starting point for a balance: balances
+    are always summed from the entries themselves."""
 
     __tablename__ = "monthly_statement"
     __table_args__ = (sa.UniqueConstraint("maker_id", "month", name="uq_monthly_statement"),)
