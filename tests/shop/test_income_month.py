@@ -7,6 +7,8 @@ from datetime import timedelta
 
 import pytest
 from babel.dates import format_date
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlmodel import select
 
 from accounts.models import Role
@@ -161,3 +163,21 @@ def test_impact_report_bad_period_is_a_form_error(client, month, query, field, w
     assert f'value="{typed["from"]}"' in text and f'value="{typed["to"]}"' in text
     csv_file = client.get(f"/operator/impact.csv?{query}")
     assert csv_file.status_code == 400 and words in csv_file.get_data(as_text=True)
+
+
+@settings(max_examples=300, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(fen=st.integers(min_value=-10**13, max_value=10**13),
+       locale=st.sampled_from(["zh_Hans_CN", "en"]))
+def test_plain_money_reads_as_babel_writes_it(monkeypatch, fen, locale):
+    """The dashboard's quick money text is exactly Babel's, in both languages."""
+    from decimal import Decimal
+
+    from babel.numbers import format_currency
+
+    from shop import income_views
+
+    monkeypatch.setattr(income_views, "current_locale_name", lambda: locale)
+    pattern = "¤#,##0" if fen % 100 == 0 else "¤#,##0.00"
+    assert income_views.plain_money(fen) == format_currency(
+        Decimal(fen) / 100, "CNY", format=pattern, locale=locale, currency_digits=False)
