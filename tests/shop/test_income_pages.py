@@ -135,6 +135,9 @@ def test_printable_statement_and_monthly_job(app, client, world, db_session):
 
 def test_coordinator_sees_every_member_and_totals(client, world):
     login(client, world["emails"]["coordinator"])
+    wrong = client.get(f"/income/workshops/{world['workshops']['a']}/income.csv"
+                       "?from=2026-12-31&to=2026-01-01")
+    assert wrong.status_code == 400 and "结束日期" in wrong.get_data(as_text=True)
     page = client.get(f"/income/workshops/{world['workshops']['a']}")
     text = page.get_data(as_text=True)
     assert page.status_code == 200
