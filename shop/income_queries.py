@@ -105,7 +105,7 @@ def dashboard(session: Session, maker: User, period: Period, now: datetime) -> D
     """Everything the maker's page shows, in five queries whatever the history's length.
 
     1. the balance, money on hold and six months of income: one statement of scalar
-       sums, each an index range (see `monthly_earned` and `ledger.balance_columns`);
+       sums, each an index range (see `_month_sums` and `ledger.balance_columns`);
     2. the month's sales grouped by product and place at once, with the places' names;
     3. money on its way, summed by local day in SQL; 4. payouts; 5. product photos.
     """
@@ -134,17 +134,12 @@ def dashboard(session: Session, maker: User, period: Period, now: datetime) -> D
 
 def _month_sums(maker_id: int, months: list[Period]) -> list:
     # One scalar subquery per month: each walks only its own range of
-    # ix_ledger_maker_occurred. A single pass with SUM(CASE ...) per month compared
+    # ix_ledger_maker_month. A single pass with SUM(CASE ...) per month compared
     # every row against every month and took five times as long.
     return [select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(
         LedgerEntry.maker_id == maker_id, LedgerEntry.occurred_at >= m.start,
         LedgerEntry.occurred_at < m.end, LedgerEntry.kind.in_(EARNING_KINDS)).scalar_subquery()
         for m in months]
-
-
-def monthly_earned(session: Session, maker_id: int, months: list[Period]) -> list[int]:
-    """Income for each of the months, in one statement."""
-    return [int(v) for v in session.exec(select(*_month_sums(maker_id, months))).one()]
 
 
 def _sold(session: Session, maker_id: int, period: Period) -> tuple[list, list]:

@@ -185,3 +185,17 @@ def test_plain_money_reads_as_babel_writes_it(monkeypatch, fen, locale):
     pattern = "¤#,##0" if fen % 100 == 0 else "¤#,##0.00"
     assert income_views.plain_money(fen) == format_currency(
         Decimal(fen) / 100, "CNY", format=pattern, locale=locale, currency_digits=False)
+
+
+def test_a_demo_maker_reads_their_month(app, runner, client):
+    """Done when: a maker in the demo data signs in and reads their month in plain words."""
+    import re
+
+    from core.demo import DEMO_PASSWORD
+
+    assert runner.invoke(args=["demo"]).exit_code == 0
+    login(client, "knot1@demo.gongfang.cn", DEMO_PASSWORD)
+    text = client.get("/income").get_data(as_text=True)
+    earned = re.search(r"这个月你赚了 ¥([\d,.]+)。", text)
+    assert earned and earned.group(1) not in ("0", "0.00")
+    assert "网店" in text or "直播" in text
