@@ -2,7 +2,7 @@
 the database refuses to change an entry's money once written
 
 Revision ID: 5b1d7c2e9a40
-Revises: 4e80cf97881b
+Revises: 7d2f4c1a9b3e
 Create Date: 2026-12-01 08:40:00.000000
 """
 from collections.abc import Sequence
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = '5b1d7c2e9a40'
-down_revision: str | Sequence[str] | None = '4e80cf97881b'
+down_revision: str | Sequence[str] | None = '7d2f4c1a9b3e'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
