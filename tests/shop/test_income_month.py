@@ -74,8 +74,9 @@ def test_dashboard_says_where_it_sold_with_photo_and_hold(client, month):
     assert f'{HASH}-320.jpg' in text and 'alt="红色盘扣"' in text
     assert "：你卖出了 4 件。你赚了 ¥380。" in text
     # The chart's figures are also in a real table.
-    month_key = utcnow().astimezone(local_zone()).strftime("%Y-%m")
-    assert f'<tr><th scope="row">{month_key}</th><td>¥380</td></tr>' in text
+    today = utcnow().astimezone(local_zone())
+    shown = f"{today.year}年{today.month}月"
+    assert f'<tr><th scope="row">{shown}</th><td>¥380</td></tr>' in text
     assert text.count("<span>¥380</span>") == 1  # the bar's own label
     # Everything is still on hold: nothing can be paid now, and the page says when.
     assert "现在可以付给你 ¥0。" in text
