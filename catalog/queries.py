@@ -62,8 +62,8 @@ class ProductCard:
     image: dict | None
 
 
-def _image_dict(image: ProductImage) -> dict:
-    url = _media_url
+def _image_dict(image: ProductImage, url=None) -> dict:
+    url = url or _media_url
     largest = image.widths[-1]
     return {
         "id": image.id,
@@ -104,6 +104,23 @@ def product_image(*, session: Session, product_id: int) -> dict | None:
     return _image_dict(image) if image else None
 
 
+def main_images(*, session: Session, product_ids) -> dict[int, dict]:
+    """The main photo of each product that has one, in one query (see product_image)."""
+    ids = {i for i in product_ids if i is not None}
+    first: dict[int, ProductImage] = {}
+    if ids:
+        for image in session.exec(select(ProductImage).where(ProductImage.product_id.in_(ids))
+                                  .order_by(ProductImage.position, ProductImage.id)):
+            first.setdefault(image.product_id, image)
+    if not first:
+        return {}
+    # Every rendition lives under one route; build its address once rather than asking
+    # url_for for each of the seven names of each photo (rendition names are URL-safe).
+    prefix = _media_url("-")[:-1]
+    return {product_id: _image_dict(image, url=lambda name: prefix + name)
+            for product_id, image in first.items()}
+
+
 def product_cards(*, session: Session, products: list[Product]) -> list[ProductCard]:
     """Cards for `products` in three queries, whatever their number."""
     if not products:
@@ -113,16 +130,13 @@ def product_cards(*, session: Session, products: list[Product]) -> list[ProductC
         select(ProductVariant.product_id, func.coalesce(func.sum(ProductVariant.stock), 0))
         .where(ProductVariant.product_id.in_(ids), ProductVariant.is_active)
         .group_by(ProductVariant.product_id)).all())
-    first_images: dict[int, ProductImage] = {}
-    for image in session.exec(select(ProductImage).where(ProductImage.product_id.in_(ids))
-                              .order_by(ProductImage.position, ProductImage.id)):
-        first_images.setdefault(image.product_id, image)
+    images = main_images(session=session, product_ids=ids)
     workshop_ids = {p.workshop_id for p in products}
     workshops = {w.id: w for w in session.exec(select(Workshop).where(
         Workshop.id.in_(workshop_ids)))}
     return [ProductCard(p, p.min_price_amount, int(stock.get(p.id, 0)),
                         workshops.get(p.workshop_id),
-                        _image_dict(first_images[p.id]) if p.id in first_images else None)
+                        images.get(p.id))
             for p in products]
 
 

@@ -79,3 +79,12 @@ def parse_range(first: str | None, last: str | None, default: Period) -> Period:
     if end - start > timedelta(days=MAX_RANGE_DAYS - 1):
         raise DomainError(_("Choose a period of one year or less"))
     return Period(start, end)
+
+
+def period_field(first: str | None) -> str:
+    """Which field of a from/to pair `parse_range` refused: "from" if it is not a date."""
+    try:
+        date.fromisoformat((first or "").strip())
+    except ValueError:
+        return "from"
+    return "to"

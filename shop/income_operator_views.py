@@ -21,7 +21,7 @@ from core.forms import form_view, written_choices
 from core.written import as_written, written_message
 from shop import income_queries as q
 from shop import ledger, payouts, sales_points
-from shop.income_access import parse_range
+from shop.income_access import parse_range, period_field
 from shop.income_exports import csv_response, yuan
 from shop.income_forms import (
     AdjustmentForm,
@@ -165,8 +165,17 @@ def operator_batch_csv(batch_id: int):
 @roles_required(Role.OPERATOR)
 def impact_report():
     """Sales, items, streams and makers' income for a period."""
-    period = parse_range(request.args.get("from"), request.args.get("to"), q.this_month())
-    return render_template("shop/income/impact.html", report=q.impact(get_session(), period))
+    typed = {"from": request.args.get("from", ""), "to": request.args.get("to", "")}
+    try:
+        period = parse_range(typed["from"], typed["to"], q.this_month())
+    except DomainError as exc:
+        # A wrong period is a form error on this page (GOV.UK pattern), not an error page.
+        return render_template("shop/income/impact.html", report=None, typed=typed,
+                               errors={period_field(typed["from"]): exc.message},
+                               has_errors=True), 400
+    typed = {"from": period.first.isoformat(), "to": period.last.isoformat()}
+    return render_template("shop/income/impact.html", report=q.impact(get_session(), period),
+                           typed=typed, errors={})
 
 
 @bp.route("/operator/impact.csv")

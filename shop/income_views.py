@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 
+from babel import Locale
 from babel.dates import format_date, format_skeleton
-from babel.numbers import format_currency
+from babel.numbers import (
+    get_currency_symbol,
+    get_decimal_symbol,
+    get_group_symbol,
+    get_minus_sign_symbol,
+)
 from flask import Blueprint, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -46,24 +53,27 @@ def register_navigation() -> None:
     add_operator_link("income.operator_commission", _l("Platform fee"), order=46)
 
 
+@lru_cache(maxsize=32)
+def _money_symbols(locale_name: str, currency: str) -> tuple[str, str, str, str]:
+    locale = Locale.parse(locale_name)
+    return (get_currency_symbol(currency, locale), get_group_symbol(locale),
+            get_decimal_symbol(locale), get_minus_sign_symbol(locale))
+
+
 @bp.app_template_global()
 def plain_money(fen, currency: str = "CNY") -> str:
-    """¥1,280 for whole yuan, ¥1,280.50 otherwise: easier to read than ¥1,280.00."""
+    """¥1,280 for whole yuan, ¥1,280.50 otherwise: easier to read than ¥1,280.00.
+
+    Babel's `format_currency(value, format="¤#,##0(.00)")` gives the same text (a test
+    holds them equal), but it parses the pattern and the locale on every call, and a
+    dashboard shows a hundred amounts; here the locale's symbols are looked up once.
+    """
     money = Money(int(fen or 0), currency)
-    pattern = "¤#,##0" if money.amount % 100 == 0 else "¤#,##0.00"
-    return format_currency(money.decimal, currency, format=pattern,
-                           locale=current_locale_name(), currency_digits=False)
-
-
-@bp.app_template_global()
-def income_image(product_id):
-    """The product's main photo, once the catalog offers `product_image` (else None)."""
-    from catalog import queries as catalog_queries
-
-    finder = getattr(catalog_queries, "product_image", None)
-    if finder is None or product_id is None:
-        return None
-    return finder(session=get_session(), product_id=product_id)
+    symbol, group, decimal, minus = _money_symbols(current_locale_name(), currency)
+    value = abs(money.decimal)
+    digits = f"{value:,.0f}" if money.amount % 100 == 0 else f"{value:,.2f}"
+    digits = digits.translate({ord(","): group, ord("."): decimal})
+    return f"{minus if money.amount < 0 else ''}{symbol}{digits}"
 
 
 @bp.app_template_filter()

@@ -204,8 +204,10 @@ def reverse_refund(*, session: Session, refund: Refund) -> int:
             live_session_id=source.live_session_id, product_id=source.product_id,
             workshop_id=source.workshop_id, description=source.description,
             reason=(refund.reason or None) and refund.reason[:300],
-            created_by_id=refund.created_by_id,
-            occurred_at=refund.created_at, available_at=refund.created_at))
+            created_by_id=refund.created_by_id, occurred_at=refund.created_at,
+            # Taken back from money still on hold, it stays with that money: the maker's
+            # available balance neither dips below zero now nor jumps when the hold ends.
+            available_at=max(refund.created_at, source.available_at)))
         written += 1
     session.flush()
     return written
@@ -253,45 +255,31 @@ def adjust(*, session: Session, maker_id: int, amount: int, reason: str, by_user
     return entry
 
 
-def available_balance(session: Session, maker_id: int, now: datetime | None = None) -> int:
-    """Fen the maker can be paid now: every entry whose hold has passed, payouts included."""
-    now = now or utcnow()
-    return int(session.exec(select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(
-        LedgerEntry.maker_id == maker_id, LedgerEntry.available_at <= now)).one())
+def balance_columns(maker_id: int, now: datetime) -> tuple:
+    """Scalar subqueries (everything owed, still on hold), to select with other figures.
+
+    Both are plain sums of the maker's entries. The total reads the narrow index
+    `ix_ledger_maker_amount (maker_id, amount)` only; the hold is a short range of
+    `ix_ledger_maker_available`, since only the last few days' sales are still held.
+    """
+    total = select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(
+        LedgerEntry.maker_id == maker_id).scalar_subquery()
+    held = select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(
+        LedgerEntry.maker_id == maker_id, LedgerEntry.available_at > now).scalar_subquery()
+    return total, held
 
 
 def balances(session: Session, maker_id: int, now: datetime | None = None) -> tuple[int, int]:
-    """(available now, everything owed), as sums of entries.
+    """(available now, everything owed): sums of the maker's entries, in one statement."""
+    total, held = session.exec(select(*balance_columns(maker_id, now or utcnow()))).one()
+    return int(total) - int(held), int(total)
 
-    Long histories start from the latest monthly statement's closing figure (itself a
-    sum of the entries before the month ended; entries are append-only and dated when
-    written, so it never changes) and add the entries since; money still on hold is the
-    small sum of entries whose `available_at` is in the future.
-    """
-    from shop.income_queries import month_period
-    from shop.ledger_models import MonthlyStatement
 
-    now = now or utcnow()
-    base, since = 0, None
-    latest = session.exec(select(MonthlyStatement).where(
-        MonthlyStatement.maker_id == maker_id).order_by(MonthlyStatement.month.desc())
-        .limit(1)).first()
-    if latest is not None:
-        year, month = (int(part) for part in latest.month.split("-"))
-        end = month_period(year, month).end
-        if end <= now and latest.created_at >= end:  # made after the month had closed
-            base, since = latest.closing_amount, end
-    query = select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(
-        LedgerEntry.maker_id == maker_id)
-    if since is not None:
-        query = query.where(LedgerEntry.occurred_at >= since)
-    total = base + int(session.exec(query).one())
-    held = int(session.exec(select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(
-        LedgerEntry.maker_id == maker_id, LedgerEntry.available_at > now)).one())
-    return total - held, total
+def available_balance(session: Session, maker_id: int, now: datetime | None = None) -> int:
+    """Fen the maker can be paid now: every entry whose hold has passed, payouts included."""
+    return balances(session, maker_id, now)[0]
 
 
 def total_balance(session: Session, maker_id: int) -> int:
     """Everything owed to the maker, including money still on hold."""
-    return int(session.exec(select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(
-        LedgerEntry.maker_id == maker_id)).one())
+    return balances(session, maker_id)[1]

@@ -84,7 +84,13 @@ class LedgerEntry(SQLModel, table=True):
 
     __tablename__ = "ledger_entry"
     __table_args__ = (
-        sa.Index("ix_ledger_maker_occurred", "maker_id", "occurred_at", "kind", "amount"),
+        # Balances are sums of every entry: the total reads this narrow index alone
+        # (PostgreSQL also deduplicates its repeated keys).
+        sa.Index("ix_ledger_maker_amount", "maker_id", "amount"),
+        # A maker's month: income sums and the grouping by product and place read the
+        # index alone, never the table.
+        sa.Index("ix_ledger_maker_month", "maker_id", "occurred_at", "kind", "amount",
+                 "product_id", "channel", "live_session_id", "sales_point_id", "quantity"),
         sa.Index("ix_ledger_maker_available", "maker_id", "available_at", "amount"),
         sa.Index("ix_ledger_workshop_occurred", "workshop_id", "occurred_at"),
         sa.Index("ix_ledger_occurred", "occurred_at"),
@@ -229,7 +235,10 @@ class StallSaleLine(SQLModel, table=True):
 
 
 class MonthlyStatement(SQLModel, table=True):
-    """A maker's month as the scheduled job saw it: opening, earned, paid out, closing."""
+    """A maker's month as the scheduled job saw it: opening, earned, paid out, closing.
+
+    A record of what the maker was told, never a starting point for a balance: balances
+    are always summed from the entries themselves."""
 
     __tablename__ = "monthly_statement"
     __table_args__ = (sa.UniqueConstraint("maker_id", "month", name="uq_monthly_statement"),)

@@ -13,7 +13,7 @@ from sqlmodel import select
 from accounts.models import Role
 from catalog import images, media
 from catalog.models import ProductImage
-from catalog.queries import product_image
+from catalog.queries import main_images, product_image
 from catalog.services import InvalidProduct
 from tests.catalog import images_made
 from tests.factories import make_product, make_user, make_workshop
@@ -99,6 +99,11 @@ def test_stored_photo_has_renditions_and_image_urls(app, db_session, owned):
         info = product_image(session=session, product_id=product.id)
     assert info["alt"] == "红色盘扣" and info["widths"] == [320, 640, 1280]
     assert info["webp_srcset"].count("w,") == 2 and "-1280.webp 1280w" in info["webp_srcset"]
+    # Many products' main photos at once (the income page, product cards): the same.
+    with app.test_request_context(), db_session(write=False) as session:
+        assert main_images(session=session, product_ids=[product.id, None]) == {
+            product.id: info}
+        assert main_images(session=session, product_ids=[]) == {}
 
 
 @pytest.mark.parametrize("case", ["bomb", "svg", "truncated jpeg", "animated png"])

@@ -9,10 +9,12 @@ from sqlmodel import select
 
 from accounts.models import Role, User, UserRole
 from catalog.models import ProductMaker, ProductVariant
-from shop.models import Order
+from shop.models import Order, ProviderName
+from shop.orders import WantedLine, place_order
 from shop.payments import mark_paid
+from shop.providers import get_provider
 from tests.factories import make_product, make_user, make_workshop
-from tests.shop.helpers import payment_of, place
+from tests.shop.helpers import CONTACT, PICKUP, payment_of, place
 
 _quick = itertools.count(1)
 
@@ -44,9 +46,17 @@ def maker_shop(session, *, shares=(5000, 5000), price=10000, stock=100, quick=Fa
     return {"makers": makers, "workshop": workshop, "product": product, "variant": variant}
 
 
-def paid_order(session, lines, *, operator_id=None) -> Order:
-    """Place an offline order and confirm its payment, as an operator would."""
-    order = place(session, lines)
+def paid_order(session, lines, *, operator_id=None, live_session_id=None) -> Order:
+    """Place an offline order (from a live stream, if given) and confirm its payment, as
+    an operator would."""
+    if live_session_id is None:
+        order = place(session, lines)
+    else:
+        order, _created = place_order(
+            session=session, lines=[WantedLine(v, q, live_session_id) for v, q in lines],
+            contact=CONTACT, delivery=PICKUP, provider=ProviderName.OFFLINE,
+            idempotency_key=secrets.token_urlsafe(24), hold_minutes=15)
+        get_provider(ProviderName.OFFLINE).start(session=session, order=order)
     payment = payment_of(session, order.id)
     mark_paid(session=session, payment=payment, amount=order.total_amount,
               currency=order.currency, by_user_id=operator_id, by_system="test")

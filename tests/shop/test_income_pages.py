@@ -88,8 +88,8 @@ def test_bad_date_ranges_are_refused_clearly(client, world, query):
     page = client.get(f"/income/makers/{world['ids']['a0']}/income.csv?{query}")
     assert page.status_code == 400
     assert "日期" in page.get_data(as_text=True) or "一年" in page.get_data(as_text=True)
-    api = client.get(f"/operator/impact.csv?{query}")
-    assert api.status_code in (400, 403)
+    workshop = client.get(f"/income/workshops/{world['workshops']['a']}/income.csv?{query}")
+    assert workshop.status_code == 404  # a0 is a member of workshop a, not its coordinator
 
 
 def test_printable_statement_and_monthly_job(app, client, world, db_session):
@@ -117,8 +117,8 @@ def test_printable_statement_and_monthly_job(app, client, world, db_session):
         row = session.exec(select(MonthlyStatement).where(
             MonthlyStatement.maker_id == world["ids"]["a0"])).one()
         assert row.earned_amount == 14592 and row.closing_amount == 14592
-    # Balances start from the statement's closing figure and add what came after: the
-    # same as summing every entry.
+    # The statement is a record; the balance is still the sum of every entry, the
+    # correction after it included.
     from shop import ledger
 
     with db_session() as session:
@@ -135,6 +135,9 @@ def test_printable_statement_and_monthly_job(app, client, world, db_session):
 
 def test_coordinator_sees_every_member_and_totals(client, world):
     login(client, world["emails"]["coordinator"])
+    wrong = client.get(f"/income/workshops/{world['workshops']['a']}/income.csv"
+                       "?from=2026-12-31&to=2026-01-01")
+    assert wrong.status_code == 400 and "结束日期" in wrong.get_data(as_text=True)
     page = client.get(f"/income/workshops/{world['workshops']['a']}")
     text = page.get_data(as_text=True)
     assert page.status_code == 200
@@ -161,8 +164,26 @@ def test_nobody_sees_someone_else_s_money(client, world, who):
         if url.startswith("/api/"):
             assert response.is_json
     for url in ("/operator/payouts", "/operator/impact", "/operator/impact.csv",
-                "/operator/platform-fee"):
-        assert client.get(url).status_code == 403
+                "/operator/platform-fee", "/operator/sales-points",
+                "/operator/payout-batches/1", "/operator/payout-batches/1.csv"):
+        assert client.get(url).status_code == 403, url
+    for url in ("/operator/payouts/pay", "/operator/payouts/adjust",
+                "/operator/payout-batches", "/operator/payout-batches/1"):
+        assert client.post(url, data={}).status_code == 403, url
+
+
+def test_a_member_is_not_a_coordinator(client, world):
+    """A maker sees their own money only, not their workshop's nor a fellow member's."""
+    login(client, world["emails"]["a0"])
+    for url in (f"/income/makers/{world['ids']['a1']}",
+                f"/api/income/makers/{world['ids']['a1']}",
+                f"/income/makers/{world['ids']['a1']}/income.csv",
+                f"/income/workshops/{world['workshops']['a']}",
+                f"/api/income/workshops/{world['workshops']['a']}",
+                f"/income/workshops/{world['workshops']['a']}/income.csv"):
+        response = client.get(url)
+        assert response.status_code == 404, url
+    assert client.get(f"/income/makers/{world['ids']['a0']}").status_code == 200
 
 
 def test_operator_sees_everyone(client, world):
@@ -178,6 +199,13 @@ def test_signed_out_is_sent_to_log_in(client, world):
 
 
 def test_impact_report(client, world, db_session):
+    from accounts.models import Workshop
+
+    with db_session() as session:
+        for key, district in (("a", "海曙区"), ("b", "江北区")):
+            workshop = session.get(Workshop, world["workshops"][key])
+            workshop.district = district
+            session.add(workshop)
     login(client, world["emails"]["operator"])
     page = client.get("/operator/impact")
     assert page.status_code == 200
@@ -185,5 +213,11 @@ def test_impact_report(client, world, db_session):
     assert "sales_yuan,306.00" in csv_text  # ¥256 + ¥50
     assert "items_sold,3" in csv_text
     assert "makers_earning,3" in csv_text
+    # Makers earned ¥145.92, ¥97.28 and ¥47.50 this month.
+    assert "median_monthly_income_yuan,97.28" in csv_text
+    assert "average_monthly_income_yuan,96.90" in csv_text
+    rows = csv_text.splitlines()
+    assert "海曙区,243.20,2" in rows and "江北区,47.50,1" in rows
+    assert any(r.endswith(",海曙区,243.20,2") for r in rows)  # by workshop
     with db_session() as session:
         assert session.exec(select(func.count()).select_from(LedgerEntry)).one() == 5

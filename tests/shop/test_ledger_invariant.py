@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from sqlmodel import func, select
 
 from accounts.models import Role
+from core.db import utcnow
 from core.errors import Conflict
 from shop import ledger, payouts, sales_points
 from shop.ledger_models import EntryKind, LedgerEntry, PayoutMethod, StallPayment
@@ -38,9 +39,11 @@ def _maker_sum(session, maker_id, *kinds):
 @given(lines=st.lists(line_st, min_size=1, max_size=3), rate=rate_st,
        scope=st.sampled_from(["default", "workshop", "product"]),
        refunds=st.lists(st.integers(min_value=1, max_value=200_000), max_size=4),
-       payout_parts=st.lists(st.integers(min_value=1, max_value=100), max_size=3))
-def test_order_books_always_add_up(app, db_session, lines, rate, scope, refunds, payout_parts):
-    app.config["INCOME_HOLD_DAYS"] = 0
+       payout_parts=st.lists(st.integers(min_value=1, max_value=100), max_size=3),
+       hold=st.sampled_from([0, 7]))
+def test_order_books_always_add_up(app, db_session, lines, rate, scope, refunds, payout_parts,
+                                   hold):
+    app.config["INCOME_HOLD_DAYS"] = hold
     with db_session() as session:
         operator = quick_user(session, Role.OPERATOR)
         shops, wanted = [], []
@@ -91,6 +94,20 @@ def test_order_books_always_add_up(app, db_session, lines, rate, scope, refunds,
         except Conflict:
             pass
         assert ledger.order_gap(session, order_id) == 0
+        # Balances are plain sums of the entries, whatever happened; money on hold is
+        # never counted as available, and refunds never make it negative.
+        now = utcnow()
+        for shop in shops:
+            for each in shop["makers"]:
+                available, owed = ledger.balances(session, each.id, now)
+                assert owed == _maker_sum(session, each.id)
+                assert available == int(session.exec(
+                    select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(
+                        LedgerEntry.maker_id == each.id,
+                        LedgerEntry.available_at <= now)).one())
+                assert available >= 0
+                if hold:
+                    assert available == 0
         refreshed = session.get(Order, order_id)
         booked = session.exec(select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(
             LedgerEntry.order_id == order_id)).one()

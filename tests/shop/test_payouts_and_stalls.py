@@ -5,9 +5,16 @@ from __future__ import annotations
 import pytest
 from sqlmodel import func, select
 
-from accounts.models import Role
+from accounts.models import Role, User
 from catalog.models import ProductVariant
-from shop.ledger_models import LedgerEntry, Payout, PayoutBatch, SalesPoint, StallSale
+from shop.ledger_models import (
+    CommissionRule,
+    LedgerEntry,
+    Payout,
+    PayoutBatch,
+    SalesPoint,
+    StallSale,
+)
 from shop.sales_points import add_member, create_sales_point
 from tests.factories import login, make_user
 from tests.shop.income_helpers import maker_shop, paid_order
@@ -28,6 +35,7 @@ def books(app, db_session):
         add_member(session=session, sales_point=other, user_id=other_seller.id)
         return {"maker": shop["makers"][0].id, "maker_email": shop["makers"][0].email,
                 "variant": shop["variant"].id, "operator": operator.email,
+                "workshop": shop["workshop"].id, "product": shop["product"].id,
                 "seller": seller.email, "point": point.id, "other": other.id}
 
 
@@ -62,6 +70,13 @@ def test_payout_of_available_money_is_a_debit(client, books, db_session):
         total = session.exec(select(func.sum(LedgerEntry.amount)).where(
             LedgerEntry.maker_id == books["maker"])).one()
         assert total == 0
+        payout = session.exec(select(Payout)).one()
+        operator = session.exec(select(User).where(User.email == books["operator"])).one()
+        assert (payout.amount, payout.method.value, payout.reference) == (9500, "wallet", "WX-1")
+        assert payout.created_by_id == payout.paid_by_id == operator.id
+        debit = session.exec(select(LedgerEntry).where(
+            LedgerEntry.payout_id == payout.id)).one()
+        assert (debit.amount, debit.created_by_id) == (-9500, operator.id)
     again = client.post("/operator/payouts/pay", data={
         "pay-maker_id": books["maker"], "pay-amount": "1", "pay-method": "bank",
         "pay-reference": "B-2"})
@@ -157,20 +172,74 @@ def test_stall_user_sees_only_their_own_stall(client, books, db_session):
         assert session.exec(select(func.count()).select_from(SalesPoint)).one() == 2
 
 
-def test_balance_from_a_closed_statement_equals_the_full_sum(app, books, db_session):
+def test_balance_is_the_sum_of_entries_whatever_a_statement_says(client, books, db_session):
+    """Statements are records of a month; no stored figure ever feeds a balance."""
     from shop import ledger
     from shop.income_queries import previous_month, this_month
     from shop.ledger_models import MonthlyStatement
 
     with db_session() as session:
-        # Last month's statement, made after it closed: the balance starts from it.
+        # A statement of last month whose closing figure no longer matches the entries
+        # (as if one were booked into that month after the job ran).
         session.add(MonthlyStatement(maker_id=books["maker"],
                                      month=previous_month(this_month()).month_key,
-                                     opening_amount=0, earned_amount=0, paid_out_amount=0,
-                                     closing_amount=0))
+                                     opening_amount=0, earned_amount=123456,
+                                     paid_out_amount=0, closing_amount=123456))
         session.flush()
         ledger.adjust(session=session, maker_id=books["maker"], amount=500,
                       reason="补发", by_user_id=None, key="closed-statement")
-        available, owed = ledger.balances(session, books["maker"])
-        assert owed == ledger.total_balance(session, books["maker"]) == 10000
-        assert available == ledger.available_balance(session, books["maker"]) == 10000
+        owed = session.exec(select(func.sum(LedgerEntry.amount)).where(
+            LedgerEntry.maker_id == books["maker"])).one()
+        assert owed == 10000
+        assert ledger.balances(session, books["maker"]) == (10000, 10000)
+        assert ledger.available_balance(session, books["maker"]) == 10000
+    login(client, books["maker_email"])
+    api = client.get(f"/api/income/makers/{books['maker']}").get_json()
+    assert (api["available"], api["balance"]) == (10000, 10000)
+
+
+@pytest.mark.parametrize("rate", ["101", "-1", "abc", ""])
+def test_bad_platform_fee_is_refused(client, books, db_session, rate):
+    login(client, books["operator"])
+    page = client.post("/operator/platform-fee", data={
+        "scope": f"workshop:{books['workshop']}", "rate": rate})
+    assert page.status_code == 400
+    text = page.get_data(as_text=True)
+    assert "<title>错误：" in text and "平台服务费" in text
+    assert _count(db_session, CommissionRule) == 0
+
+
+def test_platform_fee_per_workshop_and_product(client, books, db_session):
+    from shop.ledger import commission_rate
+
+    login(client, books["operator"])
+    for scope, rate in ((f"workshop:{books['workshop']}", "2.5"),
+                        (f"product:{books['product']}", "0")):
+        assert client.post("/operator/platform-fee", data={
+            "scope": scope, "rate": rate}).status_code == 302
+    with db_session() as session:
+        assert commission_rate(session, product_id=None,
+                               workshop_id=books["workshop"]) == 250
+        assert commission_rate(session, product_id=books["product"],
+                               workshop_id=books["workshop"]) == 0
+        assert commission_rate(session, product_id=None, workshop_id=None) == 500
+
+
+@pytest.mark.parametrize("column", ["amount", "maker_id", "kind", "available_at"])
+def test_the_database_refuses_to_change_an_entry_s_money(books, db_session, column):
+    """Append-only is the database's rule too: a changed entry could make sums drift."""
+    import sqlalchemy as sa
+
+    from core.db import utcnow
+
+    value = {"amount": 1, "maker_id": None, "kind": "adjustment",
+             "available_at": utcnow()}[column]
+    with pytest.raises(sa.exc.DatabaseError, match="append-only"), db_session() as session:
+        session.execute(sa.update(LedgerEntry).where(
+            LedgerEntry.maker_id == books["maker"]).values({column: value}))
+    with db_session() as session:
+        # What an entry points at may still change (a deleted product leaves its sales).
+        assert session.execute(sa.update(LedgerEntry).where(
+            LedgerEntry.maker_id == books["maker"]).values(product_id=None)).rowcount == 1
+        assert session.exec(select(func.sum(LedgerEntry.amount)).where(
+            LedgerEntry.maker_id == books["maker"])).one() == 9500
