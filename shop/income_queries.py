@@ -265,12 +265,14 @@ def impact(session: Session, period: Period) -> dict:
         .where(LiveSession.planned_start >= period.start, LiveSession.planned_start < period.end,
                LiveSession.status.in_(["live", "ended"]))
         .order_by(LiveSession.planned_start)).all()
+    # From the books: what was paid for lines sold in each stream, less what was refunded
+    # (makers' credits + commission = paid - refunded, so the entries add up to it).
     stream_sales = dict(session.exec(
-        select(OrderLine.live_session_id, func.sum(OrderLine.line_total_amount))
-        .join(Order, Order.id == OrderLine.order_id)
-        .where(OrderLine.live_session_id.in_([s[0] for s in streams] or [0]),
-               Order.paid_at.is_not(None))
-        .group_by(OrderLine.live_session_id)).all())
+        select(LedgerEntry.live_session_id, func.sum(LedgerEntry.amount))
+        .where(LedgerEntry.live_session_id.in_([s[0] for s in streams] or [0]),
+               LedgerEntry.kind.in_([EntryKind.SALE, EntryKind.COMMISSION, EntryKind.REFUND,
+                                     EntryKind.COMMISSION_REFUND]))
+        .group_by(LedgerEntry.live_session_id)).all())
     makers = dict(session.exec(
         select(LedgerEntry.maker_id, func.sum(LedgerEntry.amount))
         .where(LedgerEntry.maker_id.is_not(None), LedgerEntry.kind.in_(EARNING_KINDS),

@@ -52,7 +52,8 @@ def month(app, db_session):
         online = paid_order(session, [(ids["variant"], 1)])
         ids["online_order"] = online.id
     with db_session() as session:
-        paid_order(session, [(ids["variant"], 2)], live_session_id=ids["stream"])
+        ids["live_order"] = paid_order(session, [(ids["variant"], 2)],
+                                       live_session_id=ids["stream"]).id
     with db_session() as session:
         point = session.get(type(point), ids["point"])
         record_sale(session=session, sales_point=point,
@@ -148,6 +149,19 @@ def test_impact_report_counts_streams_stalls_and_districts(client, month, db_ses
     assert any(r.startswith("周五手语直播,") and r.endswith(",200.00") for r in rows)
     page = client.get("/operator/impact").get_data(as_text=True)
     assert "周五手语直播" in page and "¥380.00" in page
+
+
+def test_a_streams_sales_in_the_impact_report_are_net_of_refunds(client, month, db_session):
+    from shop.models import Order
+
+    with db_session() as session:
+        refund_order(session=session, order=session.get(Order, month["ids"]["live_order"]),
+                     amount=5000, reason="一个扣子坏了", restock=False,
+                     by_user_id=month["ids"]["operator"])
+    login(client, month["emails"]["operator"])
+    rows = client.get("/operator/impact.csv").get_data(as_text=True).splitlines()
+    assert any(r.startswith("周五手语直播,") and r.endswith(",150.00") for r in rows)
+    assert "online_sales_yuan,250.00" in rows
 
 
 @pytest.mark.parametrize("query, field, words", [
