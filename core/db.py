@@ -11,15 +11,15 @@ from __future__ import annotations
 import contextvars
 import enum
 import logging
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
-from flask import Flask, current_app, g, request
+from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlalchemy.pool import NullPool
 from sqlmodel import Session
 
 logger = logging.getLogger(__name__)
@@ -28,6 +28,15 @@ logger = logging.getLogger(__name__)
 # ("BEGIN IMMEDIATE"); a deferred one fails with "database is locked" under load.
 _sqlite_begin = contextvars.ContextVar("sqlite_begin", default="BEGIN")
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+WRITE_LOCK_SECONDS = 30
+
+
+def no_write_lock(view):
+    """Mark a POST view that never writes to the database (a checkout question page:
+    its answers live in the session cookie), so on SQLite it does not queue for the
+    one write lock behind every buyer who is placing an order."""
+    view.takes_write_lock = False
+    return view
 
 
 def utcnow() -> datetime:
@@ -70,29 +79,73 @@ def enum_type(enum_class: type[enum.Enum]) -> sa.Enum:
 def make_engine(url: str) -> Engine:
     """An engine with the settings each database needs for safe concurrent writes."""
     if url.startswith("sqlite"):
-        engine = sa.create_engine(
-            url,
-            connect_args={"timeout": 30, "check_same_thread": False},
-            poolclass=NullPool if ":memory:" not in url else None,
-        )
-
-        @event.listens_for(engine, "connect")
-        def _sqlite_on_connect(dbapi_connection, _record):
-            # Take transaction control away from the driver so we can say IMMEDIATE.
-            dbapi_connection.isolation_level = None
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA busy_timeout=30000")
-            cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.close()
-
-        @event.listens_for(engine, "begin")
-        def _sqlite_on_begin(connection):
-            connection.exec_driver_sql(_sqlite_begin.get())
-
-        return engine
+        return _sqlite_engine(url)
     return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+def _sqlite_engine(url: str) -> Engine:
+    # Pooled connections: opening one and setting its pragmas cost more than a small
+    # query, on every request.
+    pool = {} if ":memory:" in url else {"pool_size": 10, "max_overflow": 20}
+    engine = sa.create_engine(url, connect_args={"timeout": WRITE_LOCK_SECONDS,
+                                                 "check_same_thread": False}, **pool)
+    # SQLite has one write lock per database. Threads of this process queue for it
+    # here, on a lock that wakes the next one as soon as it is free; left to SQLite
+    # they would poll it, sleeping up to 100 ms between tries while it stands free.
+    # Other processes (the scheduler) still meet SQLite's own busy timeout.
+    writers = threading.Lock()
+
+    @event.listens_for(engine, "connect")
+    def _sqlite_on_connect(dbapi_connection, _record):
+        # Take transaction control away from the driver so we can say IMMEDIATE.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={WRITE_LOCK_SECONDS * 1000}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _sqlite_on_begin(connection):
+        kind = _sqlite_begin.get()
+        connection.info["write_transaction"] = kind == "BEGIN IMMEDIATE"
+        if kind == "BEGIN IMMEDIATE" and ":memory:" not in url:
+            if not writers.acquire(timeout=WRITE_LOCK_SECONDS):
+                raise sa.exc.OperationalError(kind, None, Exception("database is locked"))
+            connection.info["holds_write_lock"] = True
+        try:
+            connection.exec_driver_sql(kind)
+        except BaseException:
+            _let_go(connection.info)
+            raise
+
+    def _let_go(info) -> None:
+        info.pop("write_transaction", None)
+        if info.pop("holds_write_lock", False):
+            writers.release()
+
+    @event.listens_for(engine, "commit")
+    def _sqlite_on_commit(connection):
+        # This event comes just before the driver's commit: commit here, then let the
+        # next writer in (the driver's own commit then finds nothing left to do).
+        try:
+            connection.connection.dbapi_connection.commit()
+        finally:
+            _let_go(connection.info)
+
+    @event.listens_for(engine, "rollback")
+    def _sqlite_on_rollback(connection):
+        try:
+            connection.connection.dbapi_connection.rollback()
+        finally:
+            _let_go(connection.info)
+
+    @event.listens_for(engine, "checkin")
+    def _sqlite_on_checkin(_dbapi_connection, record):
+        _let_go(record.info)  # a connection given back mid-transaction (an error)
+
+    return engine
 
 
 class AppDatabase:
@@ -115,7 +168,9 @@ class Database:
 
         @app.before_request
         def _choose_transaction_kind():
-            if request.method not in SAFE_METHODS:
+            view = app.view_functions.get(request.endpoint or "")
+            if (request.method not in SAFE_METHODS
+                    and getattr(view, "takes_write_lock", True)):
                 g._sqlite_begin_token = _sqlite_begin.set("BEGIN IMMEDIATE")
 
         @app.after_request
@@ -175,6 +230,70 @@ def transaction(engine: Engine, *, write: bool = True) -> Iterator[Session]:
     finally:
         session.close()
         _sqlite_begin.reset(token)
+
+
+def take_write_lock(session: Session) -> None:
+    """Make sure the session's transaction may write, taking SQLite's write lock now.
+
+    A request that began without the lock (`no_write_lock`) reads first; this ends its
+    read-only transaction and the next statement begins one with BEGIN IMMEDIATE. What
+    was read may have changed by then: the writes that follow must guard what they rely
+    on (unique keys, conditional updates, constraints). PostgreSQL locks rows as they
+    are written, so there is nothing to do.
+    """
+    if session.get_bind().dialect.name != "sqlite":
+        return
+    if session.in_transaction() and session.connection().info.get("write_transaction"):
+        return
+    session.commit()  # nothing was written: this only ends the read
+    token = _sqlite_begin.set("BEGIN IMMEDIATE")
+    if has_request_context() and "_sqlite_begin_token" not in g:
+        g._sqlite_begin_token = token
+
+
+class CommitRefused(Exception):
+    """The last statements broke a constraint: the transaction is rolled back."""
+
+    def __init__(self, constraint: str | None) -> None:
+        super().__init__(constraint)
+        self.constraint = constraint
+
+
+def commit_with(session: Session, statements: list) -> None:
+    """Run `statements` as the transaction's last work and commit it.
+
+    On PostgreSQL the statements and the COMMIT go to the server in one pipeline: a row
+    they lock (a hot product's stock) is held only for the server's own time, never
+    while this process waits for a CPU or its lock on Python (the GIL) to send the
+    COMMIT. A broken constraint rolls everything back and raises CommitRefused.
+    """
+    session.flush()
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        try:
+            for statement in statements:
+                connection.execute(statement)
+        except sa.exc.IntegrityError as exc:
+            session.rollback()
+            raise CommitRefused(str(exc.orig).removeprefix("CHECK constraint failed: ")) from exc
+        session.commit()
+        return
+    import psycopg
+
+    raw = connection.connection.driver_connection
+    compiled = [statement.compile(dialect=connection.dialect) for statement in statements]
+    try:
+        with raw.pipeline(), raw.cursor() as cursor:
+            for query in compiled:
+                cursor.execute(str(query), query.params)
+            raw.commit()
+    except psycopg.errors.IntegrityError as exc:
+        session.rollback()
+        raise CommitRefused(exc.diag.constraint_name) from exc
+    except BaseException:
+        session.rollback()
+        raise
+    session.commit()  # the server has committed; this ends the session's transaction
 
 
 def after_commit(session: Session, callback: Callable[[], object]) -> None:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import sqlalchemy as sa
+from flask import g
 from flask import session as web_session
 from flask_babel import gettext as _
 from flask_login import current_user, user_logged_in
@@ -68,6 +70,7 @@ def _raw() -> dict[int, tuple[int, int | None]]:
 
 
 def _store(variant_id: int, quantity: int, live_session_id: int | None) -> None:
+    g.pop("cart_lines", None)
     if current_user.is_authenticated:
         session = get_session()
         row = session.exec(select(CartItem).where(CartItem.user_id == current_user.id,
@@ -93,7 +96,16 @@ def _store(variant_id: int, quantity: int, live_session_id: int | None) -> None:
 
 
 def lines() -> list[CartLine]:
-    """The cart with today's prices; lines no longer on sale are marked, not dropped."""
+    """The cart with today's prices; lines no longer on sale are marked, not dropped.
+
+    Read once per request (a checkout page asks several times).
+    """
+    if "cart_lines" not in g:
+        g.cart_lines = _read_lines()
+    return g.cart_lines
+
+
+def _read_lines() -> list[CartLine]:
     raw = _raw()
     if not raw:
         return []
@@ -157,12 +169,21 @@ def _check_quantity(variant: ProductVariant, quantity: int) -> None:
 
 def clear() -> None:
     """Empty the cart (after an order is placed)."""
+    clear_saved()
+    forget()
+
+
+def clear_saved() -> None:
+    """Delete a signed-in shopper's saved lines, in the current transaction."""
     if current_user.is_authenticated:
-        session = get_session()
-        for row in session.exec(select(CartItem).where(CartItem.user_id == current_user.id)):
-            session.delete(row)
-        session.flush()
+        get_session().execute(sa.delete(CartItem).where(CartItem.user_id == current_user.id))
+    g.pop("cart_lines", None)
+
+
+def forget() -> None:
+    """Drop the cart kept in the session (once the order it became is committed)."""
     web_session.pop(SESSION_KEY, None)
+    g.pop("cart_lines", None)
 
 
 def wanted_lines() -> list[WantedLine]:

@@ -36,8 +36,7 @@ def queue_order_mail(*, session: Session, to: str, subject: str, body: str) -> O
     on another's. The `send_outbox` job sends it within half a minute, with retries.
     """
     mail = OutboxMail(to_address=to, subject=subject, body_text=body)
-    session.add(mail)
-    session.flush()
+    session.add(mail)  # written with the transaction's next flush, at the latest its commit
     return mail
 
 

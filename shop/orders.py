@@ -1,8 +1,10 @@
-"""Placing an order: prices from the database, stock held by conditional updates.
+"""Placing an order: prices from the database, stock held by the database.
 
-The stock a checkout takes is decided by the database: one `UPDATE ... SET stock =
-stock - :q WHERE stock >= :q` per line, in variant-id order (so two checkouts never
-wait on each other in opposite orders), in the same transaction that writes the order.
+The stock a checkout takes is decided by the database, in the same transaction that
+writes the order, one update per line in variant-id order (so two checkouts never
+wait on each other in opposite orders): either `UPDATE ... SET stock = stock - :q
+WHERE stock >= :q`, or (checkout, `commit_taking_stock`) an unconditional decrement
+that the CHECK (stock >= 0) constraint refuses when it would oversell.
 """
 
 from __future__ import annotations
@@ -16,11 +18,12 @@ from datetime import timedelta
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
 
 from catalog.models import Product, ProductMaker, ProductStatus, ProductVariant
-from core.db import utcnow
+from core.db import CommitRefused, commit_with, take_write_lock, utcnow
 from core.errors import Conflict, DomainError
 from shop.history import record_change
 from shop.models import (
@@ -35,6 +38,7 @@ from shop.models import (
 )
 
 MAX_LINE_QUANTITY = 99
+STOCK_CONSTRAINT = "ck_variant_stock_not_negative"
 KEY_PATTERN = re.compile(r"[A-Za-z0-9_-]{16,64}")
 _NUMBER_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
@@ -54,6 +58,16 @@ class OutOfStock(Conflict):
         super().__init__(_("Sorry, not enough stock: %(lines)s. Change your cart and try "
                            "again.", lines="; ".join(parts)))
         self.shortages = shortages
+
+
+class TotalChanged(DomainError):
+    """The total the buyer checked is not today's (a price changed, or a tampered form)."""
+
+    code = "total_changed"
+
+    def default_message(self):
+        return _l("The total has changed since you checked it. Check the new total and "
+                  "place the order again.")
 
 
 class NotOnSale(DomainError):
@@ -111,23 +125,29 @@ def load_sellable(session: Session, variant_ids: list[int]) -> dict[int, tuple]:
     return {variant.id: (variant, product) for variant, product in rows}
 
 
+def order_with_key(session: Session, key: str) -> Order | None:
+    """The order already placed with this key, if any."""
+    order_id = session.execute(sa.select(OrderIdempotencyKey.order_id).where(
+        OrderIdempotencyKey.key == key)).scalar_one_or_none()
+    return session.get(Order, order_id) if order_id is not None else None
+
+
 def _claim_key(session: Session, key: str) -> Order | None:
-    """Take the idempotency key, or return the order that already has it."""
-    existing = session.get(OrderIdempotencyKey, key)
-    if existing is not None and existing.order_id is not None:
-        return session.get(Order, existing.order_id)
-    try:
-        with session.begin_nested():
-            session.add(OrderIdempotencyKey(key=key))
-            session.flush()
-    except IntegrityError:
-        # Another request with this key committed while we waited on its row.
-        session.expire_all()
-        existing = session.get(OrderIdempotencyKey, key)
-        if existing is not None and existing.order_id is not None:
-            return session.get(Order, existing.order_id)
-        raise Conflict(_("This order is already being placed. Please wait.")) from None
-    return None
+    """Take the idempotency key, or return the order that already has it.
+
+    One statement, no savepoint: on PostgreSQL a second request with the key waits
+    here for the first to commit, then finds its order.
+    """
+    insert = (sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert)
+    taken = session.execute(insert(OrderIdempotencyKey).values(key=key, created_at=utcnow())
+                            .on_conflict_do_nothing(index_elements=["key"])
+                            .returning(OrderIdempotencyKey.key)).first()
+    if taken is not None:
+        return None
+    order = order_with_key(session, key)
+    if order is None:
+        raise Conflict(_("This order is already being placed. Please wait."))
+    return order
 
 
 def take_stock(session: Session, wanted: dict[int, int], names: dict[int, str]) -> None:
@@ -150,22 +170,53 @@ def take_stock(session: Session, wanted: dict[int, int], names: dict[int, str]) 
         raise OutOfStock(shortages)
 
 
+def commit_taking_stock(session: Session, wanted: dict[int, int], names: dict[int, str]) -> None:
+    """Take the stock as the transaction's last statements and commit at once.
+
+    The decrements are unconditional: the CHECK (stock >= 0) constraint refuses one
+    that would oversell, and then nothing of the order is kept. On PostgreSQL they go
+    to the server in one pipeline with the COMMIT, so a hot product's row is locked
+    for the server's time only.
+    """
+    statements = [sa.update(ProductVariant).where(ProductVariant.id == variant_id)
+                  .values(stock=ProductVariant.stock - wanted[variant_id])
+                  for variant_id in sorted(wanted)]
+    try:
+        commit_with(session, statements)
+    except CommitRefused as refused:
+        if STOCK_CONSTRAINT not in (refused.constraint or ""):
+            raise
+        left = dict(session.execute(sa.select(ProductVariant.id, ProductVariant.stock)
+                                    .where(ProductVariant.id.in_(list(wanted)))).all())
+        shortages = [(names[v], left.get(v, 0)) for v in sorted(wanted)
+                     if left.get(v, 0) < wanted[v]]
+        if not shortages:  # stock came back in the meantime (an expired hold)
+            raise Conflict(_("The stock changed while your order was being placed. "
+                             "Please place it again.")) from None
+        raise OutOfStock(shortages) from None
+
+
 def place_order(*, session: Session, lines: list[WantedLine], contact: Contact,
                 delivery: Delivery, provider: ProviderName, idempotency_key: str,
                 hold_minutes: int, user_id: int | None = None,
                 locale: str = "zh_Hans_CN",
-                before_stock: Callable[[Order], object] | None = None) -> tuple[Order, bool]:
+                before_stock: Callable[[Order], object] | None = None,
+                commit: bool = False, expected_total: int | None = None) -> tuple[Order, bool]:
     """Write the order, its lines and holds; returns (order, created_now).
 
-    The stock is taken last, just before the caller commits: on PostgreSQL the
-    variant's row stays locked from that update to the commit, so the less that
-    happens after it, the more buyers a hot product serves. `before_stock(order)`
-    runs after the order is written and before the stock is taken (payment record,
-    confirmation mail); if the stock is short, all of it rolls back.
+    Reads come first: the prices, the makers and a first look at the stock, so a
+    buyer who is too late is told so without writing anything (on SQLite, without
+    queueing for the write lock). Then the writes, few and in bulk, and the stock
+    last, just before the commit: on PostgreSQL the variant's row stays locked from
+    that update to the commit, so the less that happens after it, the more buyers a
+    hot product serves. `before_stock(order)` runs after the order is written and
+    before the stock is taken (payment record, confirmation mail); if the stock is
+    short, all of it rolls back. With `commit=True` the stock is taken by
+    `commit_taking_stock` and the transaction is committed here.
     """
     if not KEY_PATTERN.fullmatch(idempotency_key or ""):
         raise DomainError(_("This checkout has expired. Please check your answers again."))
-    already = _claim_key(session, idempotency_key)
+    already = order_with_key(session, idempotency_key)
     if already is not None:
         return already, False
     if not lines:
@@ -184,9 +235,23 @@ def place_order(*, session: Session, lines: list[WantedLine], contact: Contact,
     if len(currencies) != 1:
         raise DomainError(_("These goods cannot be bought together. Buy them separately."))
     names = {vid: _line_name(p, v) for vid, (v, p) in sellable.items()}
-
-    now = utcnow()
     total = sum(sellable[vid][0].price_amount * q for vid, q in merged.items())
+    if expected_total is not None and expected_total != total:
+        raise TotalChanged()
+    short = [(names[vid], sellable[vid][0].stock) for vid in sorted(merged)
+             if sellable[vid][0].stock < merged[vid]]
+    if short:
+        raise OutOfStock(short)
+    makers = _makers_by_product(session, [p.id for _v, p in sellable.values()])
+
+    # What was read may change before the lock is ours (SQLite); the writes below
+    # guard what matters: the key is claimed by a unique insert, the stock by its
+    # constraint. A price changed meanwhile is the one the buyer saw and agreed to.
+    take_write_lock(session)
+    already = _claim_key(session, idempotency_key)
+    if already is not None:
+        return already, False
+    now = utcnow()
     order = Order(
         number=new_order_number(), public_token=secrets.token_urlsafe(24), user_id=user_id,
         locale=locale, contact_name=contact.name, email=contact.email, phone=contact.phone,
@@ -197,34 +262,44 @@ def place_order(*, session: Session, lines: list[WantedLine], contact: Contact,
         hold_expires_at=now + timedelta(minutes=hold_minutes), created_at=now)
     session.add(order)
     session.flush()
-    makers = _makers_by_product(session, [p.id for _v, p in sellable.values()])
-    for variant_id in sorted(merged):
-        variant, product = sellable[variant_id]
-        quantity = merged[variant_id]
-        line = OrderLine(
-            order_id=order.id, product_id=product.id, variant_id=variant.id,
-            workshop_id=product.workshop_id, live_session_id=sessions.get(variant_id),
-            product_name=product.title, variant_name=variant.name, sku=variant.sku,
-            is_digital=product.is_digital, unit_price_amount=variant.price_amount,
-            currency=variant.price_currency, quantity=quantity,
-            line_total_amount=variant.price_amount * quantity)
-        session.add(line)
-        session.flush()
-        for maker_id, share in makers.get(product.id, []):
-            session.add(OrderLineMaker(order_line_id=line.id, maker_id=maker_id,
-                                       share_basis_points=share))
-        session.add(StockHold(order_id=order.id, variant_id=variant.id, quantity=quantity,
-                              status=HoldStatus.HELD, expires_at=order.hold_expires_at))
-    key = session.get(OrderIdempotencyKey, idempotency_key)
-    key.order_id = order.id
-    session.add(key)
+    _write_lines(session, order, [(sellable[vid], merged[vid], sessions.get(vid))
+                                  for vid in sorted(merged)], makers)
+    session.execute(sa.update(OrderIdempotencyKey).where(
+        OrderIdempotencyKey.key == idempotency_key).values(order_id=order.id))
     record_change(session, order, "order", None, order.status.value, by_user_id=user_id,
                   by_system=None if user_id else "checkout")
-    session.flush()
     if before_stock is not None:
         before_stock(order)
-    take_stock(session, merged, names)
+    if commit:
+        commit_taking_stock(session, merged, names)
+    else:
+        session.flush()
+        take_stock(session, merged, names)
     return order, True
+
+
+def _write_lines(session: Session, order: Order, wanted: list, makers: dict) -> None:
+    """The order's lines, their makers' shares and the stock holds: three inserts."""
+    line_rows = [dict(
+        order_id=order.id, product_id=product.id, variant_id=variant.id,
+        workshop_id=product.workshop_id, live_session_id=live_session_id,
+        product_name=product.title, variant_name=variant.name, sku=variant.sku,
+        is_digital=product.is_digital, unit_price_amount=variant.price_amount,
+        currency=variant.price_currency, quantity=quantity, refunded_quantity=0,
+        line_total_amount=variant.price_amount * quantity)
+        for (variant, product), quantity, live_session_id in wanted]
+    line_ids = session.execute(
+        sa.insert(OrderLine).returning(OrderLine.id, sort_by_parameter_order=True),
+        line_rows).scalars().all()
+    shares = [dict(order_line_id=line_id, maker_id=maker_id, share_basis_points=share)
+              for line_id, ((_v, product), _q, _s) in zip(line_ids, wanted, strict=True)
+              for maker_id, share in makers.get(product.id, [])]
+    if shares:
+        session.execute(sa.insert(OrderLineMaker), shares)
+    session.execute(sa.insert(StockHold), [dict(
+        order_id=order.id, variant_id=variant.id, quantity=quantity, status=HoldStatus.HELD,
+        expires_at=order.hold_expires_at, created_at=order.created_at)
+        for (variant, _p), quantity, _s in wanted])
 
 
 def _line_name(product: Product, variant: ProductVariant) -> str:

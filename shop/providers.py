@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Protocol
 
 import stripe
@@ -11,6 +12,8 @@ from sqlmodel import Session
 
 from core.errors import DomainError
 from shop.models import Order, Payment, ProviderName
+
+logger = logging.getLogger(__name__)
 
 
 class PaymentProvider(Protocol):
@@ -97,6 +100,17 @@ class StripeProvider:
                                   reason=getattr(exc, "user_message", None) or
                                   type(exc).__name__)) from exc
         return refund.id
+
+
+def cancel_unused_payment(provider: PaymentProvider, payment: Payment) -> None:
+    """Stop a payment started for an order that was then not placed (stock gone)."""
+    if provider.name != ProviderName.STRIPE or not payment.provider_reference:
+        return
+    try:
+        provider.cancel(payment.provider_reference)
+    except stripe.StripeError:
+        # Nobody can pay it: it belongs to no order and its client secret was never shown.
+        logger.warning("could not cancel unused PaymentIntent %s", payment.provider_reference)
 
 
 def stripe_enabled() -> bool:

@@ -10,13 +10,13 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from core.db import get_session
+from core.db import get_session, no_write_lock
 from core.errors import DomainError
 from core.forms import form_view
 from core.i18n import current_locale_name
 from core.navigation import SIGNED_IN, add_nav, add_operator_link
 from core.written import written_message
-from shop import cart, mails, payments
+from shop import cart, mails, orders, payments
 from shop.forms import (
     AddressForm,
     ContactForm,
@@ -25,10 +25,17 @@ from shop.forms import (
     PickupForm,
     PlaceOrderForm,
 )
-from shop.models import DeliveryMethod, OrderIdempotencyKey, ProviderName
-from shop.orders import MAX_LINE_QUANTITY, Contact, Delivery, place_order
+from shop.models import DeliveryMethod, ProviderName
+from shop.orders import (
+    MAX_LINE_QUANTITY,
+    Contact,
+    Delivery,
+    OutOfStock,
+    TotalChanged,
+    place_order,
+)
 from shop.pickup import PICKUP_POINTS
-from shop.providers import available_providers, get_provider
+from shop.providers import available_providers, cancel_unused_payment, get_provider
 
 bp = Blueprint("shop", __name__)
 CHECKOUT_KEY = "checkout"
@@ -143,6 +150,7 @@ def checkout_start():
 
 @bp.route("/checkout/contact", methods=["GET", "POST"])
 @form_view
+@no_write_lock
 def checkout_contact():
     """Who is buying."""
     if (back := _need_cart()) is not None:
@@ -163,6 +171,7 @@ def checkout_contact():
 
 @bp.route("/checkout/delivery", methods=["GET", "POST"])
 @form_view
+@no_write_lock
 def checkout_delivery():
     """Delivery to an address or pick-up at a sales point."""
     if (back := _need_cart()) is not None:
@@ -178,6 +187,7 @@ def checkout_delivery():
 
 @bp.route("/checkout/address", methods=["GET", "POST"])
 @form_view
+@no_write_lock
 def checkout_address():
     """A Chinese address: province, city, district, street, phone."""
     if (back := _need_cart()) is not None:
@@ -194,6 +204,7 @@ def checkout_address():
 
 @bp.route("/checkout/pickup", methods=["GET", "POST"])
 @form_view
+@no_write_lock
 def checkout_pickup():
     """Which sales point."""
     if (back := _need_cart()) is not None:
@@ -208,6 +219,7 @@ def checkout_pickup():
 
 @bp.route("/checkout/payment", methods=["GET", "POST"])
 @form_view
+@no_write_lock
 def checkout_payment():
     """How to pay: offline always, card when Stripe is on."""
     if (back := _need_cart()) is not None:
@@ -262,29 +274,23 @@ def checkout_check():
 
 @bp.route("/checkout/place", methods=["POST"])
 @form_view
+@no_write_lock  # place_order reads first and takes the lock only to write
 def checkout_place():
     """Place the order: hold the stock, start the payment; one key, one order."""
     form = PlaceOrderForm()
     session = get_session()
-    if form.validate_on_submit():
-        done = session.get(OrderIdempotencyKey, form.idempotency_key.data)
-        if done is not None and done.order_id is not None:
-            from shop.models import Order
-
-            return _after_placing(session.get(Order, done.order_id))
-    if (back := _need_cart()) is not None:
-        return back
+    valid = form.validate_on_submit()
+    if not cart.count():
+        # A second click after the first placed the order (and emptied the cart).
+        if valid and (done := orders.order_with_key(session, form.idempotency_key.data)):
+            return _after_placing(done)
+        flash(_("Your cart is empty."), "info")
+        return redirect(url_for("shop.cart_page"))
     if (missing := _missing_step()) is not None:
         return redirect(missing)
     if form.errors:
         return _check_page(form, 400)
-    lines = cart.lines()
-    total = sum(line.line_total.amount for line in lines if line.on_sale)
-    if form.total_amount.data != str(total):
-        form.idempotency_key.data = secrets.token_urlsafe(24)
-        form.total_amount.data = str(total)
-        return _check_page(form, 400, _("The total has changed since you checked it. Check "
-                                        "the new total and place the order again."))
+    shown_total = (form.total_amount.data or "").strip()
     state = _state()
     contact = Contact(**state["contact"])
     info = state["delivery"]
@@ -296,25 +302,36 @@ def checkout_place():
     if delivery.method == DeliveryMethod.DELIVERY and info.get("phone"):
         contact = Contact(contact.name, contact.email, contact.phone or info["phone"])
     provider = get_provider(state["payment"])
-    offline = provider.name == ProviderName.OFFLINE
+    started = []
 
     def before_stock(order):
-        # Local writes go before the stock update (it holds the row lock to commit);
-        # a card payment's call to Stripe goes after, once the stock is ours.
-        if offline:
-            provider.start(session=session, order=order)
+        # Everything goes before the stock update, which holds the product's row lock
+        # until the commit: a card payment's call to Stripe too (if the stock then
+        # turns out short, its PaymentIntent is cancelled below).
+        started.append(provider.start(session=session, order=order))
         mails.order_placed(session=session, order=order)
+        cart.clear_saved()
 
-    order, created = place_order(
-        session=session, lines=cart.wanted_lines(), contact=contact, delivery=delivery,
-        provider=provider.name, idempotency_key=form.idempotency_key.data,
-        hold_minutes=payments.hold_minutes(),
-        user_id=current_user.id if current_user.is_authenticated else None,
-        locale=current_locale_name(), before_stock=before_stock)
+    try:
+        order, created = place_order(
+            session=session, lines=cart.wanted_lines(), contact=contact, delivery=delivery,
+            provider=provider.name, idempotency_key=form.idempotency_key.data,
+            hold_minutes=payments.hold_minutes(),
+            user_id=current_user.id if current_user.is_authenticated else None,
+            locale=current_locale_name(), before_stock=before_stock, commit=True,
+            expected_total=int(shown_total) if shown_total.isdigit() and len(shown_total) < 16
+            else -1)
+    except TotalChanged as changed:
+        form.idempotency_key.data = secrets.token_urlsafe(24)
+        form.total_amount.data = str(sum(line.line_total.amount for line in cart.lines()
+                                         if line.on_sale))
+        return _check_page(form, 400, str(changed))
+    except OutOfStock:
+        for payment in started:
+            cancel_unused_payment(provider, payment)
+        raise
     if created:
-        if not offline:
-            provider.start(session=session, order=order)
-        cart.clear()
+        cart.forget()
         web_session.pop(CHECKOUT_KEY, None)
     return _after_placing(order)
 
