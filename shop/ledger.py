@@ -213,6 +213,28 @@ def reverse_refund(*, session: Session, refund: Refund) -> int:
     return written
 
 
+def restore_failed_refund(*, session: Session, refund: Refund) -> int:
+    """Undo a refund's reversing entries (the provider says it failed): each gets an
+    opposite entry, once, so the order's entries again add up to paid - refunded."""
+    key = f"refund-failed:{refund.id}:"
+    if session.exec(select(LedgerEntry.id).where(
+            LedgerEntry.entry_key.startswith(key))).first() is not None:
+        return 0
+    entries = session.exec(select(LedgerEntry).where(LedgerEntry.refund_id == refund.id)
+                           .order_by(LedgerEntry.id)).all()
+    now = utcnow()
+    for entry in entries:
+        session.add(LedgerEntry(
+            entry_key=f"{key}{entry.id}", maker_id=entry.maker_id, kind=entry.kind,
+            amount=-entry.amount, currency=entry.currency, channel=entry.channel,
+            order_id=entry.order_id, order_line_id=entry.order_line_id, refund_id=refund.id,
+            live_session_id=entry.live_session_id, product_id=entry.product_id,
+            workshop_id=entry.workshop_id, description=entry.description,
+            reason="refund failed at the provider", occurred_at=now, available_at=now))
+    session.flush()
+    return len(entries)
+
+
 def order_gap(session: Session, order_id: int) -> int:
     """Entries for the order minus (paid - refunded): 0 when the books are right."""
     order = session.get(Order, order_id)

@@ -322,6 +322,9 @@ class Refund(SQLModel, table=True):
     provider_refund_id: str | None = Field(default=None, max_length=100, unique=True)
     created_by_id: int | None = Field(default=None, foreign_key="user_account.id")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # Set when the provider reports that the money did not go back after all (a card
+    # refund can fail days later): the refund no longer counts and is booked back.
+    failed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class DownloadGrant(SQLModel, table=True):

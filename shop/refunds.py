@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from sqlmodel import Session, select
 
 from catalog.models import ProductVariant
+from core.db import utcnow
 from core.errors import Conflict, DomainError
 from core.money import Money
 from shop import ledger, mails
@@ -38,19 +39,46 @@ def refund_order(*, session: Session, order: Order, amount: int, reason: str,
     """Give back `amount` fen of what was paid, optionally putting the goods back."""
     if not isinstance(amount, int) or amount <= 0:
         raise DomainError(_("Refund amount must be more than ¥0.00"))
-    payment = session.exec(select(Payment).where(
-        Payment.order_id == order.id, Payment.status == PaymentRecordStatus.SUCCEEDED)
-        .order_by(Payment.id)).first()
+    payment = paid_payment(session, order)
     if payment is None:
         raise Conflict(_("This order has not been paid, so there is nothing to refund."))
-    booked = _update(session, sa.update(Order).where(
-        Order.id == order.id, Order.refunded_amount + amount <= Order.paid_amount,
-    ).values(refunded_amount=Order.refunded_amount + amount))
-    if booked != 1:
+    refund = book_refund(session=session, order=order, payment=payment, amount=amount,
+                         reason=reason, restock=restock, by_user_id=by_user_id)
+    if refund is None:
         session.refresh(order)
         raise Conflict(_("You can refund at most %(amount)s on this order.",
                          amount=Money(order.paid_amount - order.refunded_amount,
                                       order.currency).format()))
+    # The provider is asked last, once every guard above has passed; if it says no,
+    # the whole transaction rolls back and nothing is booked. The order's row stays
+    # locked by the booking until the commit, so the provider's own event about this
+    # refund (which may arrive first) waits for it and then finds it booked.
+    provider = get_provider(payment.provider)
+    refund.provider_refund_id = provider.refund(
+        payment=payment, amount=amount, refund_key=f"gf-refund-{order.public_token}-{refund.id}")
+    session.add(refund)
+    session.flush()
+    return refund
+
+
+def paid_payment(session: Session, order: Order) -> Payment | None:
+    """The payment that brought the order's money in, if it succeeded."""
+    return session.exec(select(Payment).where(
+        Payment.order_id == order.id, Payment.status == PaymentRecordStatus.SUCCEEDED)
+        .order_by(Payment.id)).first()
+
+
+def book_refund(*, session: Session, order: Order, payment: Payment, amount: int, reason: str,
+                restock: bool, by_user_id: int | None = None, by_system: str | None = None,
+                provider_refund_id: str | None = None) -> Refund | None:
+    """Book a refund: the order's refunded amount, its status, the history, the ledger's
+    reversing entries and the buyer's mail. None (nothing written) if it would give back
+    more than is left of what was paid."""
+    booked = _update(session, sa.update(Order).where(
+        Order.id == order.id, Order.refunded_amount + amount <= Order.paid_amount,
+    ).values(refunded_amount=Order.refunded_amount + amount))
+    if booked != 1:
+        return None
     session.refresh(order)
     previous = order.payment_status
     full = order.refunded_amount == order.paid_amount
@@ -58,7 +86,7 @@ def refund_order(*, session: Session, order: Order, amount: int, reason: str,
     session.add(order)
     refund = Refund(order_id=order.id, payment_id=payment.id, amount=amount,
                     currency=order.currency, reason=reason[:300], restocked=restock,
-                    created_by_id=by_user_id)
+                    created_by_id=by_user_id, provider_refund_id=provider_refund_id)
     session.add(refund)
     session.flush()
     if restock:
@@ -67,19 +95,41 @@ def refund_order(*, session: Session, order: Order, amount: int, reason: str,
         line_ids = select(OrderLine.id).where(OrderLine.order_id == order.id)
         _update(session, sa.update(DownloadGrant).where(
             DownloadGrant.order_line_id.in_(line_ids)).values(revoked=True))
-    # The provider is asked last, once every guard above has passed; if it says no,
-    # the whole transaction rolls back and nothing is booked.
-    provider = get_provider(payment.provider)
-    refund.provider_refund_id = provider.refund(
-        payment=payment, amount=amount, refund_key=f"gf-refund-{order.public_token}-{refund.id}")
-    session.add(refund)
     record_change(session, order, "payment", previous.value, order.payment_status.value,
-                  by_user_id=by_user_id, note=f"{Money(amount, order.currency).format('en')} "
-                  f"{reason}"[:300])
+                  by_user_id=by_user_id, by_system=by_system,
+                  note=f"{Money(amount, order.currency).format('en')} {reason}"[:300])
     session.flush()
     ledger.reverse_refund(session=session, refund=refund)
     mails.order_refunded(session=session, order=order, amount=amount)
     return refund
+
+
+def unbook_failed_refund(*, session: Session, refund: Refund, by_system: str) -> bool:
+    """The provider says a booked refund failed: the money stayed with us. Count it no
+    more, put its ledger entries back, and ask an operator to look; False if done already."""
+    now = utcnow()
+    if _update(session, sa.update(Refund).where(
+            Refund.id == refund.id, Refund.failed_at.is_(None)).values(failed_at=now)) != 1:
+        return False
+    order = session.get(Order, refund.order_id)
+    _update(session, sa.update(Order).where(Order.id == order.id).values(
+        refunded_amount=Order.refunded_amount - refund.amount,
+        needs_attention="A card refund failed at Stripe: the money was not given back."))
+    session.refresh(order)
+    previous = order.payment_status
+    order.payment_status = (PaymentStatus.PAID if order.refunded_amount == 0
+                            else PaymentStatus.PARTLY_REFUNDED)
+    session.add(order)
+    if previous == PaymentStatus.REFUNDED:
+        line_ids = select(OrderLine.id).where(OrderLine.order_id == order.id)
+        _update(session, sa.update(DownloadGrant).where(
+            DownloadGrant.order_line_id.in_(line_ids)).values(revoked=False))
+    amount = Money(refund.amount, refund.currency).format("en")
+    record_change(session, order, "payment", previous.value, order.payment_status.value,
+                  by_system=by_system, note=f"refund of {amount} failed at the provider")
+    session.flush()
+    ledger.restore_failed_refund(session=session, refund=refund)
+    return True
 
 
 def _restock_remaining(session: Session, order: Order) -> None:

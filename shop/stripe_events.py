@@ -3,7 +3,8 @@
 Each event is written to `payment_event` first, unique on Stripe's event id, inside a
 savepoint: a duplicate or replay hits the unique constraint and changes nothing.
 An order becomes paid only from `payment_intent.succeeded` (verified here) or from a
-server-side retrieve of the PaymentIntent, never from what the browser says.
+server-side retrieve of the PaymentIntent, never from what the browser says. Refund
+events are squared with the books by shop.stripe_refunds.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sqlmodel import Session, select
 
 from shop import payments
 from shop.models import Payment, PaymentEvent, ProviderName
+from shop.stripe_refunds import REFUND_EVENTS, apply_refund_event
 
 logger = logging.getLogger(__name__)
 TOLERANCE_SECONDS = 300
@@ -62,6 +64,8 @@ def handle_event(*, session: Session, event: dict, payload: str) -> str:
 
 
 def _apply(session: Session, event_type: str, obj: dict, reference: str | None) -> str:
+    if event_type in REFUND_EVENTS:
+        return apply_refund_event(session=session, event_type=event_type, obj=obj)
     if not event_type.startswith("payment_intent.") or reference is None:
         return "ignored"
     payment = session.exec(select(Payment).where(

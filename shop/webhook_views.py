@@ -9,6 +9,7 @@ from flask import current_app, jsonify, request
 from core.db import get_session
 from core.forms import csrf_exempt
 from shop.stripe_events import BadWebhook, handle_event, verify
+from shop.stripe_refunds import RetryLater
 from shop.views import bp
 
 logger = logging.getLogger(__name__)
@@ -27,7 +28,13 @@ def stripe_webhook():
     except BadWebhook as exc:
         logger.warning("refused a Stripe webhook: %s", exc)
         return jsonify({"error": "bad signature"}), 400
-    outcome = handle_event(session=get_session(), event=event,
-                           payload=payload.decode("utf-8", "replace"))
+    try:
+        outcome = handle_event(session=get_session(), event=event,
+                               payload=payload.decode("utf-8", "replace"))
+    except RetryLater as exc:
+        # Nothing is kept (an error status rolls the request back): Stripe sends it again.
+        logger.warning("Stripe event %s (%s) not applied yet: %s", event["id"],
+                       event["type"], exc)
+        return jsonify({"error": "try again later"}), 503
     logger.info("Stripe event %s (%s): %s", event["id"], event["type"], outcome)
     return jsonify({"received": True, "outcome": outcome})

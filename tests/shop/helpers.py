@@ -60,3 +60,18 @@ def payment_of(session, order_id):
 def reload(session, order_id):
     session.expire_all()
     return session.get(Order, order_id)
+
+
+def signed_event(payload: dict, *, secret: str, timestamp: int | None = None):
+    """A webhook body and headers signed with Stripe's scheme (t=..., v1=HMAC-SHA256)."""
+    import hashlib
+    import hmac
+    import json
+    import time
+
+    body = json.dumps(payload).encode()
+    timestamp = int(time.time()) if timestamp is None else timestamp
+    signature = hmac.new(secret.encode(), f"{timestamp}.".encode() + body,
+                         hashlib.sha256).hexdigest()
+    return body, {"Stripe-Signature": f"t={timestamp},v1={signature}",
+                  "Content-Type": "application/json"}
