@@ -72,6 +72,23 @@ def start_gunicorn(app_spec: str, env: dict, backend: str) -> tuple[subprocess.P
     raise RuntimeError("gunicorn did not start")
 
 
+def server_cpu_seconds(master_pid: int) -> float:
+    """CPU time used so far by gunicorn's master and its workers (Linux /proc)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid, ppid = int(entry.name), int(fields[1])
+        if pid == master_pid or ppid == master_pid:
+            total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
 def stop(process: subprocess.Popen) -> None:
     if process.poll() is None:
         os.killpg(process.pid, signal.SIGTERM)
@@ -82,7 +99,8 @@ def stop(process: subprocess.Popen) -> None:
             process.wait(5)
 
 
-def measure_bare(env: dict, backend: str) -> float:
+def measure_bare(env: dict, backend: str) -> tuple[float, float]:
+    """Requests per second, and server CPU milliseconds per request."""
     process, url = start_gunicorn("bench.bare_app:app", env, backend)
     try:
         sessions = [requests.Session() for _ in range(BUYERS)]
@@ -92,10 +110,13 @@ def measure_bare(env: dict, backend: str) -> float:
             for _ in range(per):
                 assert session.get(url + "/", timeout=30).status_code == 200
 
+        cpu = server_cpu_seconds(process.pid)
         started = time.perf_counter()
         with ThreadPoolExecutor(BUYERS) as pool:
             list(pool.map(hammer, sessions))
-        return per * BUYERS / (time.perf_counter() - started)
+        done = per * BUYERS
+        return (done / (time.perf_counter() - started),
+                (server_cpu_seconds(process.pid) - cpu) * 1000 / done)
     finally:
         stop(process)
 
@@ -192,13 +213,15 @@ def run_backend(name: str, url: str, env_base: dict) -> dict:
                 return 0
             return response.status_code
 
+        cpu = server_cpu_seconds(process.pid)
         started = time.perf_counter()
         with ThreadPoolExecutor(BUYERS) as pool:
             codes = list(pool.map(buy, buyers))
         elapsed = time.perf_counter() - started
+        order_cpu_ms = (server_cpu_seconds(process.pid) - cpu) * 1000 / max(1, len(codes))
     finally:
         stop(process)
-    bare = measure_bare(env, name)
+    bare, bare_cpu_ms = measure_bare(env, name)
     stock, sold, orders = count_sold(url, variant_id)
     placed = codes.count(302)
     return {"backend": name, "prepared": len(buyers), "placed": placed,
@@ -207,7 +230,8 @@ def run_backend(name: str, url: str, env_base: dict) -> dict:
             "orders_per_second": placed / elapsed, "bare_per_second": bare,
             "ratio": (placed / elapsed) / bare, "stock_left": stock, "units_sold": sold,
             "orders": orders, "oversold": max(0, sold - UNITS),
-            "load": f"{load_before:.1f}-{os.getloadavg()[0]:.1f}"}
+            "load": f"{load_before:.1f}-{os.getloadavg()[0]:.1f}",
+            "order_cpu_ms": order_cpu_ms, "bare_cpu_ms": bare_cpu_ms}
 
 
 def main() -> int:
@@ -235,11 +259,13 @@ def main() -> int:
                 with psycopg.connect(server, autocommit=True) as connection:
                     connection.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
     print(f"{'database':<11} {'orders':>6} {'sold out':>8} {'other':>5} {'orders/s':>9} "
-          f"{'bare req/s':>10} {'ratio':>6} {'stock left':>10} {'oversold':>8} {'load avg':>10}")
+          f"{'bare req/s':>10} {'ratio':>6} {'stock left':>10} {'oversold':>8} {'load avg':>10} "
+          f"{'cpu ms/order':>12} {'cpu ms/bare':>11}")
     for r in results:
         print(f"{r['backend']:<11} {r['placed']:>6} {r['sold_out']:>8} {r['other']:>5} "
               f"{r['orders_per_second']:>9.1f} {r['bare_per_second']:>10.1f} "
-              f"{r['ratio']:>6.1%} {r['stock_left']:>10} {r['oversold']:>8} {r['load']:>10}")
+              f"{r['ratio']:>6.1%} {r['stock_left']:>10} {r['oversold']:>8} {r['load']:>10} "
+              f"{r['order_cpu_ms']:>12.1f} {r['bare_cpu_ms']:>11.2f}")
     return 0 if all(r["oversold"] == 0 and r["units_sold"] == UNITS for r in results) else 1
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlmodel import Session
 
+from core.db import utcnow
 from core.mail import OutboxMail
 from core.money import Money
 from shop.models import Order
@@ -27,7 +29,7 @@ def _send(session: Session, order: Order, subject_and_lines) -> None:
                          body=body + "\n")
 
 
-def queue_order_mail(*, session: Session, to: str, subject: str, body: str) -> OutboxMail:
+def queue_order_mail(*, session: Session, to: str, subject: str, body: str) -> None:
     """Save a message in the outbox, in the order's transaction; the job sends it.
 
     Unlike core.mail.queue_mail there is no send inside the commit: that would take a
@@ -35,9 +37,10 @@ def queue_order_mail(*, session: Session, to: str, subject: str, body: str) -> O
     request still holds its first, and in a rush of buyers every request would wait
     on another's. The `send_outbox` job sends it within half a minute, with retries.
     """
-    mail = OutboxMail(to_address=to, subject=subject, body_text=body)
-    session.add(mail)  # written with the transaction's next flush, at the latest its commit
-    return mail
+    now = utcnow()
+    session.execute(sa.insert(OutboxMail).values(
+        to_address=to, subject=subject, body_text=body, created_at=now, next_attempt_at=now,
+        attempts=0))
 
 
 def _total(order: Order, amount: int | None = None) -> str:
