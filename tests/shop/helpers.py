@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 
 from sqlmodel import select
@@ -75,3 +76,23 @@ def signed_event(payload: dict, *, secret: str, timestamp: int | None = None):
                          hashlib.sha256).hexdigest()
     return body, {"Stripe-Signature": f"t={timestamp},v1={signature}",
                   "Content-Type": "application/json"}
+
+
+def checkout_until_check(client, variant_id, quantity=2, *, pickup=True, method="offline"):
+    """Fill the cart and every checkout question; the hidden fields of "place order"."""
+    assert client.post("/cart/add", data={"variant_id": variant_id,
+                                          "quantity": quantity}).status_code == 302
+    assert client.post("/checkout/contact", data={"name": "王小明",
+                                                  "email": "buyer@example.cn"}).status_code == 302
+    if pickup:
+        assert client.post("/checkout/delivery", data={"method": "pickup"}).status_code == 302
+        assert client.post("/checkout/pickup", data={"point": "metro-gulou"}).status_code == 302
+    else:
+        assert client.post("/checkout/address", data={
+            "province": "浙江省", "city": "宁波市", "district": "海曙区",
+            "street": "中山西路 1 号", "phone": "13812345678"}).status_code == 302
+    assert client.post("/checkout/payment", data={"method": method}).status_code == 302
+    page = client.get("/checkout/check")
+    assert page.status_code == 200
+    return dict(re.findall(r'name="(idempotency_key|total_amount)"[^>]*value="([^"]*)"',
+                           page.get_data(as_text=True)))

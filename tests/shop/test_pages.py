@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from sqlmodel import func, select
 
@@ -13,6 +11,7 @@ from core.mail import OutboxMail
 from shop.models import CartItem, DeliveryMethod, Order, OrderStatusChange, PaymentStatus
 from shop.orders import Delivery
 from tests.factories import login, make_user
+from tests.shop.helpers import checkout_until_check as _checkout
 from tests.shop.helpers import make_shop, payment_of, place, reload, stock_of
 
 
@@ -20,25 +19,6 @@ def _shop(db_session, **kwargs):
     with db_session() as session:
         shop = make_shop(session, **kwargs)
         return shop, shop["items"][0][1].id
-
-
-def _checkout(client, variant_id, quantity=2, *, pickup=True):
-    assert client.post("/cart/add", data={"variant_id": variant_id,
-                                          "quantity": quantity}).status_code == 302
-    assert client.post("/checkout/contact", data={"name": "王小明",
-                                                  "email": "buyer@example.cn"}).status_code == 302
-    if pickup:
-        assert client.post("/checkout/delivery", data={"method": "pickup"}).status_code == 302
-        assert client.post("/checkout/pickup", data={"point": "metro-gulou"}).status_code == 302
-    else:
-        assert client.post("/checkout/address", data={
-            "province": "浙江省", "city": "宁波市", "district": "海曙区",
-            "street": "中山西路 1 号", "phone": "13812345678"}).status_code == 302
-    assert client.post("/checkout/payment", data={"method": "offline"}).status_code == 302
-    page = client.get("/checkout/check")
-    assert page.status_code == 200
-    return dict(re.findall(r'name="(idempotency_key|total_amount)"[^>]*value="([^"]*)"',
-                           page.get_data(as_text=True)))
 
 
 def test_offline_journey_from_cart_to_order_link(app, client, db_session):
