@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import lru_cache
 
 import sqlalchemy as sa
 from flask import Flask, current_app, g, has_request_context, request
@@ -259,8 +260,9 @@ class CommitRefused(Exception):
         self.constraint = constraint
 
 
-def commit_with(session: Session, statements: list) -> None:
-    """Run `statements` as the transaction's last work and commit it.
+def commit_with(session: Session, statements: list[tuple]) -> None:
+    """Run `statements` ((statement, parameters) pairs) as the transaction's last work
+    and commit it.
 
     On PostgreSQL the statements and the COMMIT go to the server in one pipeline: a row
     they lock (a hot product's stock) is held only for the server's own time, never
@@ -271,8 +273,8 @@ def commit_with(session: Session, statements: list) -> None:
     connection = session.connection()
     if connection.dialect.name != "postgresql":
         try:
-            for statement in statements:
-                connection.execute(statement)
+            for statement, parameters in statements:
+                connection.execute(statement, parameters)
         except sa.exc.IntegrityError as exc:
             session.rollback()
             raise CommitRefused(str(exc.orig).removeprefix("CHECK constraint failed: ")) from exc
@@ -281,11 +283,12 @@ def commit_with(session: Session, statements: list) -> None:
     import psycopg
 
     raw = connection.connection.driver_connection
-    compiled = [statement.compile(dialect=connection.dialect) for statement in statements]
+    compiled = [(_compiled(statement, connection.dialect), parameters)
+                for statement, parameters in statements]
     try:
         with raw.pipeline(), raw.cursor() as cursor:
-            for query in compiled:
-                cursor.execute(str(query), query.params)
+            for query, parameters in compiled:
+                cursor.execute(query.string, query.construct_params(parameters))
             raw.commit()
     except psycopg.errors.IntegrityError as exc:
         session.rollback()
@@ -294,6 +297,11 @@ def commit_with(session: Session, statements: list) -> None:
         session.rollback()
         raise
     session.commit()  # the server has committed; this ends the session's transaction
+
+
+@lru_cache(maxsize=64)
+def _compiled(statement, dialect):
+    return statement.compile(dialect=dialect)
 
 
 def after_commit(session: Session, callback: Callable[[], object]) -> None:

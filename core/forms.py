@@ -7,12 +7,17 @@ instead of a bare error page. Every other write is checked before the view runs.
 
 from __future__ import annotations
 
-from flask import Flask, request
+from functools import lru_cache
+
+from babel import support
+from flask import Flask, current_app, has_request_context, request
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFProtect
 from wtforms import SelectChoice, SelectField, SelectMultipleField
+from wtforms.i18n import messages_path
 from wtforms.validators import ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -37,8 +42,32 @@ def csrf_exempt(view):
     return view
 
 
+@lru_cache(maxsize=8)
+def _wtforms_messages(locale: str):
+    # WTForms' own messages ("Not a valid choice.") in the reader's language. Flask-WTF
+    # reads this catalog from disk on every request that builds a form; it never changes.
+    return support.Translations.load(messages_path(), [locale], domain="wtforms")
+
+
+class _CachedTranslations:
+    def gettext(self, string):
+        return _wtforms_messages(str(get_locale())).ugettext(string)
+
+    def ngettext(self, singular, plural, n):
+        return _wtforms_messages(str(get_locale())).ungettext(singular, plural, n)
+
+
+_TRANSLATIONS = _CachedTranslations()
+
+
 class Form(FlaskForm):
     """Our form base: a friendly message for a stale token, errors in page order."""
+
+    class Meta(FlaskForm.Meta):
+        def get_translations(self, form):
+            if not has_request_context() or not current_app.config.get("WTF_I18N_ENABLED", True):
+                return super().get_translations(form)
+            return _TRANSLATIONS
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators=extra_validators)

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from sqlmodel import Session
 
 from core.db import utcnow
 from shop.models import Order, OrderStatusChange
+
+_INSERT = OrderStatusChange.__table__.insert()
 
 
 def record_change(session: Session, order: Order, kind: str, from_value: str | None,
                   to_value: str, *, by_user_id: int | None = None,
                   by_system: str | None = None, note: str | None = None) -> None:
     """Append one status change to the order's history."""
-    # A plain insert: no object to build and track (this runs in every order's checkout).
-    session.execute(sa.insert(OrderStatusChange).values(
+    # A prepared plain insert: no object to build and track, no statement to build
+    # (this runs in every checkout).
+    session.connection().execute(_INSERT, dict(
         order_id=order.id, kind=kind, from_value=from_value, to_value=to_value,
         by_user_id=by_user_id, by_system=by_system, note=(note or None) and note[:300],
         at=utcnow()))

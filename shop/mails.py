@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
@@ -29,6 +28,9 @@ def _send(session: Session, order: Order, subject_and_lines) -> None:
                          body=body + "\n")
 
 
+_INSERT_MAIL = OutboxMail.__table__.insert()
+
+
 def queue_order_mail(*, session: Session, to: str, subject: str, body: str) -> None:
     """Save a message in the outbox, in the order's transaction; the job sends it.
 
@@ -38,9 +40,9 @@ def queue_order_mail(*, session: Session, to: str, subject: str, body: str) -> N
     on another's. The `send_outbox` job sends it within half a minute, with retries.
     """
     now = utcnow()
-    session.execute(sa.insert(OutboxMail).values(
+    session.connection().execute(_INSERT_MAIL, dict(
         to_address=to, subject=subject, body_text=body, created_at=now, next_attempt_at=now,
-        attempts=0))
+        claimed_until=None, sent_at=None, attempts=0, last_error=None))
 
 
 def _total(order: Order, amount: int | None = None) -> str:

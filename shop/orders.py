@@ -18,23 +18,18 @@ from datetime import timedelta
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
 
-from catalog.models import Product, ProductMaker, ProductStatus, ProductVariant
+from catalog.models import Product, ProductStatus, ProductVariant
 from core.db import CommitRefused, commit_with, take_write_lock, utcnow
 from core.errors import Conflict, DomainError
+from shop import order_statements as sql
 from shop.history import record_change
 from shop.models import (
     DeliveryMethod,
     HoldStatus,
     Order,
-    OrderIdempotencyKey,
-    OrderLine,
-    OrderLineMaker,
     ProviderName,
-    StockHold,
 )
 
 MAX_LINE_QUANTITY = 99
@@ -127,8 +122,8 @@ def load_sellable(session: Session, variant_ids: list[int]) -> dict[int, tuple]:
 
 def order_with_key(session: Session, key: str) -> Order | None:
     """The order already placed with this key, if any."""
-    order_id = session.execute(sa.select(OrderIdempotencyKey.order_id).where(
-        OrderIdempotencyKey.key == key)).scalar_one_or_none()
+    order_id = session.connection().execute(
+        sql.ORDER_WITH_KEY, {"wanted_key": key}).scalar_one_or_none()
     return session.get(Order, order_id) if order_id is not None else None
 
 
@@ -138,10 +133,9 @@ def _claim_key(session: Session, key: str) -> Order | None:
     One statement, no savepoint: on PostgreSQL a second request with the key waits
     here for the first to commit, then finds its order.
     """
-    insert = (sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert)
-    taken = session.execute(insert(OrderIdempotencyKey).values(key=key, created_at=utcnow())
-                            .on_conflict_do_nothing(index_elements=["key"])
-                            .returning(OrderIdempotencyKey.key)).first()
+    connection = session.connection()
+    taken = connection.execute(sql.CLAIM_KEY[connection.dialect.name],
+                               {"new_key": key, "at": utcnow()}).first()
     if taken is not None:
         return None
     order = order_with_key(session, key)
@@ -178,8 +172,8 @@ def commit_taking_stock(session: Session, wanted: dict[int, int], names: dict[in
     to the server in one pipeline with the COMMIT, so a hot product's row is locked
     for the server's time only.
     """
-    statements = [sa.update(ProductVariant).where(ProductVariant.id == variant_id)
-                  .values(stock=ProductVariant.stock - wanted[variant_id])
+    statements = [(sql.TAKE_STOCK, {"taken_variant": variant_id,
+                                    "taken_quantity": wanted[variant_id]})
                   for variant_id in sorted(wanted)]
     try:
         commit_with(session, statements)
@@ -228,21 +222,27 @@ def place_order(*, session: Session, lines: list[WantedLine], contact: Contact,
             raise DomainError(_("Quantity must be between 1 and %(max)d", max=MAX_LINE_QUANTITY))
         merged[line.variant_id] = merged.get(line.variant_id, 0) + line.quantity
         sessions.setdefault(line.variant_id, line.live_session_id)
-    sellable = load_sellable(session, list(merged))
+    connection = session.connection()
+    sellable = {row.id: row for row in connection.execute(
+        sql.SELLABLE, {"variant_ids": list(merged)})}
     if set(sellable) != set(merged):
         raise NotOnSale()
-    currencies = {variant.price_currency for variant, _product in sellable.values()}
+    currencies = {row.price_currency for row in sellable.values()}
     if len(currencies) != 1:
         raise DomainError(_("These goods cannot be bought together. Buy them separately."))
-    names = {vid: _line_name(p, v) for vid, (v, p) in sellable.items()}
-    total = sum(sellable[vid][0].price_amount * q for vid, q in merged.items())
+    names = {vid: f"{row.title} ({row.name})" if row.name else row.title
+             for vid, row in sellable.items()}
+    total = sum(sellable[vid].price_amount * q for vid, q in merged.items())
     if expected_total is not None and expected_total != total:
         raise TotalChanged()
-    short = [(names[vid], sellable[vid][0].stock) for vid in sorted(merged)
-             if sellable[vid][0].stock < merged[vid]]
+    short = [(names[vid], sellable[vid].stock) for vid in sorted(merged)
+             if sellable[vid].stock < merged[vid]]
     if short:
         raise OutOfStock(short)
-    makers = _makers_by_product(session, [p.id for _v, p in sellable.values()])
+    makers: dict[int, list] = {}
+    for row in connection.execute(sql.MAKERS, {"product_ids": sorted(
+            {row.product_id for row in sellable.values()})}):
+        makers.setdefault(row.product_id, []).append((row.maker_id, row.share_basis_points))
 
     # What was read may change before the lock is ours (SQLite); the writes below
     # guard what matters: the key is claimed by a unique insert, the stock by its
@@ -264,8 +264,8 @@ def place_order(*, session: Session, lines: list[WantedLine], contact: Contact,
     session.flush()
     _write_lines(session, order, [(sellable[vid], merged[vid], sessions.get(vid))
                                   for vid in sorted(merged)], makers)
-    session.execute(sa.update(OrderIdempotencyKey).where(
-        OrderIdempotencyKey.key == idempotency_key).values(order_id=order.id))
+    session.connection().execute(sql.SET_KEY_ORDER, {"claimed_key": idempotency_key,
+                                                     "placed_order_id": order.id})
     record_change(session, order, "order", None, order.status.value, by_user_id=user_id,
                   by_system=None if user_id else "checkout")
     if before_stock is not None:
@@ -280,36 +280,21 @@ def place_order(*, session: Session, lines: list[WantedLine], contact: Contact,
 
 def _write_lines(session: Session, order: Order, wanted: list, makers: dict) -> None:
     """The order's lines, their makers' shares and the stock holds: three inserts."""
-    line_rows = [dict(
-        order_id=order.id, product_id=product.id, variant_id=variant.id,
-        workshop_id=product.workshop_id, live_session_id=live_session_id,
-        product_name=product.title, variant_name=variant.name, sku=variant.sku,
-        is_digital=product.is_digital, unit_price_amount=variant.price_amount,
-        currency=variant.price_currency, quantity=quantity, refunded_quantity=0,
-        line_total_amount=variant.price_amount * quantity)
-        for (variant, product), quantity, live_session_id in wanted]
-    line_ids = session.execute(
-        sa.insert(OrderLine).returning(OrderLine.id, sort_by_parameter_order=True),
-        line_rows).scalars().all()
+    connection = session.connection()
+    line_ids = connection.execute(sql.INSERT_LINES, [dict(
+        order_id=order.id, product_id=row.product_id, variant_id=row.id,
+        workshop_id=row.workshop_id, live_session_id=live_session_id,
+        product_name=row.title, variant_name=row.name, sku=row.sku,
+        is_digital=row.is_digital, unit_price_amount=row.price_amount,
+        currency=row.price_currency, quantity=quantity, refunded_quantity=0,
+        line_total_amount=row.price_amount * quantity)
+        for row, quantity, live_session_id in wanted]).scalars().all()
     shares = [dict(order_line_id=line_id, maker_id=maker_id, share_basis_points=share)
-              for line_id, ((_v, product), _q, _s) in zip(line_ids, wanted, strict=True)
-              for maker_id, share in makers.get(product.id, [])]
+              for line_id, (row, _q, _s) in zip(line_ids, wanted, strict=True)
+              for maker_id, share in makers.get(row.product_id, [])]
     if shares:
-        session.execute(sa.insert(OrderLineMaker), shares)
-    session.execute(sa.insert(StockHold), [dict(
-        order_id=order.id, variant_id=variant.id, quantity=quantity, status=HoldStatus.HELD,
-        expires_at=order.hold_expires_at, created_at=order.created_at)
-        for (variant, _p), quantity, _s in wanted])
-
-
-def _line_name(product: Product, variant: ProductVariant) -> str:
-    return f"{product.title} ({variant.name})" if variant.name else product.title
-
-
-def _makers_by_product(session: Session, product_ids: list[int]) -> dict[int, list]:
-    rows = session.exec(select(ProductMaker).where(ProductMaker.product_id.in_(product_ids))
-                        .order_by(ProductMaker.id)).all()
-    result: dict[int, list] = {}
-    for row in rows:
-        result.setdefault(row.product_id, []).append((row.maker_id, row.share_basis_points))
-    return result
+        connection.execute(sql.INSERT_LINE_MAKERS, shares)
+    connection.execute(sql.INSERT_HOLDS, [dict(
+        order_id=order.id, variant_id=row.id, quantity=quantity, status=HoldStatus.HELD,
+        expires_at=order.hold_expires_at, created_at=order.created_at, closed_at=None)
+        for row, quantity, _s in wanted])

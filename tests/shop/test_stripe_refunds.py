@@ -222,15 +222,15 @@ def test_a_dashboard_refund_that_failed_is_never_booked(
 def test_refunds_beyond_what_was_paid_are_flagged_not_booked(
         stripe_config, app, db_session, localstripe, client):
     order_id, reference, charge = _paid_card_order(app, db_session, localstripe, client)
-    first = _dashboard_refund(localstripe, reference, 5000)
     # localstripe lets the dashboard refund more than was paid; Stripe would not.
-    _dashboard_refund(localstripe, reference, 5000)
+    made = {_dashboard_refund(localstripe, reference, 5000).id for _ in range(2)}
     assert _post(client, _charge_refunded("evt_over", charge, reference, 10000)
                  ).status_code == 200
     with db_session() as session:
         order = reload(session, order_id)
         assert order.refunded_amount == 5000 <= order.paid_amount
-        assert [r.provider_refund_id for r in _refunds(session, order_id)] == [first.id]
+        [booked] = _refunds(session, order_id)  # one of the two: they came in one second
+        assert booked.provider_refund_id in made and booked.amount == 5000
         assert "more than" in order.needs_attention
         assert ledger.order_gap(session, order_id) == 0
 
