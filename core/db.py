@@ -285,17 +285,21 @@ def commit_with(session: Session, statements: list[tuple]) -> None:
     raw = connection.connection.driver_connection
     compiled = [(_compiled(statement, connection.dialect), parameters)
                 for statement, parameters in statements]
+    refused = None
     try:
         with raw.pipeline(), raw.cursor() as cursor:
-            for query, parameters in compiled:
-                cursor.execute(query.string, query.construct_params(parameters))
-            raw.commit()
-    except psycopg.errors.IntegrityError as exc:
-        session.rollback()
-        raise CommitRefused(exc.diag.constraint_name) from exc
+            try:
+                for query, parameters in compiled:
+                    cursor.execute(query.string, query.construct_params(parameters))
+                raw.commit()
+            except psycopg.errors.IntegrityError as exc:
+                refused = exc  # caught inside, so the pipeline closes without complaint
     except BaseException:
         session.rollback()
         raise
+    if refused is not None:
+        session.rollback()
+        raise CommitRefused(refused.diag.constraint_name) from refused
     session.commit()  # the server has committed; this ends the session's transaction
 
 

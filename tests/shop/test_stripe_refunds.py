@@ -17,6 +17,7 @@ import requests
 import stripe
 from sqlmodel import select
 
+from accounts.models import Role
 from core.mail import OutboxMail
 from shop import ledger, refunds
 from shop.models import (
@@ -28,7 +29,7 @@ from shop.models import (
     ProviderName,
     Refund,
 )
-from tests.factories import make_user
+from tests.factories import login, make_user
 from tests.shop.conftest import WEBHOOK_SECRET
 from tests.shop.helpers import make_shop, payment_of, place, reload, signed_event
 
@@ -177,7 +178,7 @@ def test_failed_refund_is_booked_back_once(stripe_config, app, db_session, local
                                            client):
     order_id, reference, charge = _paid_card_order(app, db_session, localstripe, client)
     with db_session() as session:
-        operator = make_user(session, roles=())
+        operator = make_user(session, roles=(Role.OPERATOR,))
     with app.test_request_context(), db_session() as session:
         made = refunds.refund_order(session=session, order=session.get(Order, order_id),
                                     amount=PAID, reason="退货", restock=False,
@@ -199,6 +200,10 @@ def test_failed_refund_is_booked_back_once(stripe_config, app, db_session, local
         [refund] = _refunds(session, order_id)
         assert refund.failed_at is not None
         assert ledger.order_gap(session, order_id) == 0
+        number = order.number
+    login(client, operator.email)
+    page = client.get(f"/operator/orders/{number}").get_data(as_text=True)
+    assert "在 Stripe 失败" in page  # the operator sees the failed refund
     # The operator can refund again: the money is there to give back.
     with app.test_request_context(), db_session() as session:
         refunds.refund_order(session=session, order=session.get(Order, order_id),
