@@ -21,7 +21,7 @@ from flask_babel import lazy_gettext as _l
 from sqlmodel import Session, select
 
 from catalog.models import Product, ProductStatus, ProductVariant
-from core.db import CommitRefused, commit_with, take_write_lock, utcnow
+from core.db import CommitRefused, commit_with, insert_now, take_write_lock, utcnow
 from core.errors import Conflict, DomainError
 from shop import order_statements as sql
 from shop.history import record_change
@@ -260,8 +260,7 @@ def place_order(*, session: Session, lines: list[WantedLine], contact: Contact,
         pickup_point=delivery.pickup_point, pickup_point_name=delivery.pickup_point_name,
         payment_provider=provider, total_amount=total, currency=currencies.pop(),
         hold_expires_at=now + timedelta(minutes=hold_minutes), created_at=now)
-    session.add(order)
-    session.flush()
+    insert_now(session, order)
     _write_lines(session, order, [(sellable[vid], merged[vid], sessions.get(vid))
                                   for vid in sorted(merged)], makers)
     session.connection().execute(sql.SET_KEY_ORDER, {"claimed_key": idempotency_key,

@@ -10,6 +10,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlmodel import Session
 
+from core.db import insert_now
 from core.errors import DomainError
 from shop.models import Order, Payment, ProviderName
 
@@ -41,11 +42,8 @@ class OfflineProvider:
     name = ProviderName.OFFLINE
 
     def start(self, *, session: Session, order: Order) -> Payment:
-        payment = Payment(order_id=order.id, provider=self.name, amount=order.total_amount,
-                          currency=order.currency)
-        session.add(payment)
-        session.flush()
-        return payment
+        return insert_now(session, Payment(order_id=order.id, provider=self.name,
+                                           amount=order.total_amount, currency=order.currency))
 
     def refund(self, *, payment: Payment, amount: int, refund_key: str) -> str | None:
         return None  # handed back in cash or by transfer; we record it
@@ -76,11 +74,9 @@ class StripeProvider:
         except stripe.StripeError as exc:
             raise ProviderError(_("Card payments are not available right now. Choose "
                                   "another way to pay or try again later.")) from exc
-        payment = Payment(order_id=order.id, provider=self.name, amount=order.total_amount,
-                          currency=order.currency, provider_reference=intent.id)
-        session.add(payment)
-        session.flush()
-        return payment
+        return insert_now(session, Payment(
+            order_id=order.id, provider=self.name, amount=order.total_amount,
+            currency=order.currency, provider_reference=intent.id))
 
     def retrieve(self, reference: str):
         """The PaymentIntent as Stripe has it now."""
@@ -102,15 +98,15 @@ class StripeProvider:
         return refund.id
 
 
-def cancel_unused_payment(provider: PaymentProvider, payment: Payment) -> None:
+def cancel_unused_payment(provider: PaymentProvider, reference: str | None) -> None:
     """Stop a payment started for an order that was then not placed (stock gone)."""
-    if provider.name != ProviderName.STRIPE or not payment.provider_reference:
+    if provider.name != ProviderName.STRIPE or not reference:
         return
     try:
-        provider.cancel(payment.provider_reference)
+        provider.cancel(reference)
     except stripe.StripeError:
         # Nobody can pay it: it belongs to no order and its client secret was never shown.
-        logger.warning("could not cancel unused PaymentIntent %s", payment.provider_reference)
+        logger.warning("could not cancel unused PaymentIntent %s", reference)
 
 
 def stripe_enabled() -> bool:

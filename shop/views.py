@@ -308,7 +308,8 @@ def checkout_place():
         # Everything goes before the stock update, which holds the product's row lock
         # until the commit: a card payment's call to Stripe too (if the stock then
         # turns out short, its PaymentIntent is cancelled below).
-        started.append(provider.start(session=session, order=order))
+        # Kept as text: a rolled-back transaction expires the objects it wrote.
+        started.append(provider.start(session=session, order=order).provider_reference)
         mails.order_placed(session=session, order=order)
         cart.clear_saved()
 
@@ -327,8 +328,8 @@ def checkout_place():
                                          if line.on_sale))
         return _check_page(form, 400, str(changed))
     except OutOfStock:
-        for payment in started:
-            cancel_unused_payment(provider, payment)
+        for reference in started:
+            cancel_unused_payment(provider, reference)
         raise
     if created:
         cart.forget()
