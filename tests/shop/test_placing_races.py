@@ -114,3 +114,33 @@ def test_two_refunds_at_once_never_give_back_more_than_was_paid(app, db_session)
         assert reload(session, order_id).refunded_amount == 4000
         assert len(session.exec(select(Refund)).all()) == 1
         assert ledger.order_gap(session, order_id) == 0
+
+
+def _hold_sqlite_write_lock(database_url):
+    """Another connection (as another process would) holding SQLite's write lock."""
+    import sqlite3
+
+    holder = sqlite3.connect(database_url.removeprefix("sqlite:///"), isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    return holder
+
+
+def test_checkout_questions_and_a_late_buyer_do_not_queue_for_the_write_lock(
+        app, client, db_session, database_url):
+    if not database_url.startswith("sqlite"):
+        pytest.skip("SQLite's one write lock; PostgreSQL locks rows")
+    with db_session() as session:
+        _product, variant = make_shop(session, stock=1)["items"][0]
+    fields = checkout_until_check(client, variant.id, quantity=1)
+    with db_session() as session:
+        place(session, [(variant.id, 1)])  # someone else buys the last one
+    holder = _hold_sqlite_write_lock(database_url)
+    try:
+        # Each would wait the 30 s busy timeout and fail if it asked for the lock.
+        assert client.post("/checkout/contact", data={
+            "name": "王小明", "email": "buyer@example.cn"}).status_code == 302
+        assert client.post("/checkout/pickup", data={"point": "metro-gulou"}).status_code == 302
+        assert client.post("/checkout/place", data=fields).status_code == 409
+    finally:
+        holder.rollback()
+        holder.close()
