@@ -32,18 +32,21 @@ CLAIM_KEY = {
 SET_KEY_ORDER = (_key.update().where(_key.c.key == sa.bindparam("claimed_key"))
                  .values(order_id=sa.bindparam("placed_order_id")))
 
+# What placing needs in one read: the variants on sale with their products and makers'
+# shares (one row per maker, or one without), and the order already placed with this
+# checkout's key if there is one (a retry must find it, even when the stock is gone).
 SELLABLE = (
     sa.select(_variant.c.id, _variant.c.name, _variant.c.sku, _variant.c.price_amount,
               _variant.c.price_currency, _variant.c.stock, _product.c.id.label("product_id"),
-              _product.c.title, _product.c.workshop_id, _product.c.is_digital)
+              _product.c.title, _product.c.workshop_id, _product.c.is_digital,
+              _maker.c.maker_id, _maker.c.share_basis_points,
+              ORDER_WITH_KEY.scalar_subquery().label("placed_order_id"))
     .join_from(_variant, _product, _product.c.id == _variant.c.product_id)
+    .outerjoin(_maker, _maker.c.product_id == _product.c.id)
     .where(_variant.c.id.in_(sa.bindparam("variant_ids", expanding=True)),
            _variant.c.is_active.is_(True), _product.c.status == ProductStatus.PUBLISHED)
+    .order_by(_variant.c.id, _maker.c.id)
 )
-
-MAKERS = (sa.select(_maker.c.product_id, _maker.c.maker_id, _maker.c.share_basis_points)
-          .where(_maker.c.product_id.in_(sa.bindparam("product_ids", expanding=True)))
-          .order_by(_maker.c.id))
 
 INSERT_LINES = _line.insert().returning(_line.c.id, sort_by_parameter_order=True)
 INSERT_LINE_MAKERS = OrderLineMaker.__table__.insert()

@@ -210,10 +210,10 @@ def place_order(*, session: Session, lines: list[WantedLine], contact: Contact,
     """
     if not KEY_PATTERN.fullmatch(idempotency_key or ""):
         raise DomainError(_("This checkout has expired. Please check your answers again."))
-    already = order_with_key(session, idempotency_key)
-    if already is not None:
-        return already, False
     if not lines:
+        already = order_with_key(session, idempotency_key)
+        if already is not None:
+            return already, False
         raise DomainError(_("Your cart is empty."))
     merged: dict[int, int] = {}
     sessions: dict[int, int | None] = {}
@@ -222,9 +222,21 @@ def place_order(*, session: Session, lines: list[WantedLine], contact: Contact,
             raise DomainError(_("Quantity must be between 1 and %(max)d", max=MAX_LINE_QUANTITY))
         merged[line.variant_id] = merged.get(line.variant_id, 0) + line.quantity
         sessions.setdefault(line.variant_id, line.live_session_id)
-    connection = session.connection()
-    sellable = {row.id: row for row in connection.execute(
-        sql.SELLABLE, {"variant_ids": list(merged)})}
+    rows = session.connection().execute(sql.SELLABLE, {
+        "variant_ids": list(merged), "wanted_key": idempotency_key}).all()
+    placed_id = rows[0].placed_order_id if rows else None
+    if placed_id is not None or not rows:
+        already = (session.get(Order, placed_id) if placed_id is not None
+                   else order_with_key(session, idempotency_key))
+        if already is not None:
+            return already, False
+    sellable = {row.id: row for row in rows}
+    makers: dict[int, list] = {}
+    for row in rows:
+        if row.maker_id is not None:
+            makers.setdefault(row.product_id, [])
+            if (row.maker_id, row.share_basis_points) not in makers[row.product_id]:
+                makers[row.product_id].append((row.maker_id, row.share_basis_points))
     if set(sellable) != set(merged):
         raise NotOnSale()
     currencies = {row.price_currency for row in sellable.values()}
@@ -239,10 +251,6 @@ def place_order(*, session: Session, lines: list[WantedLine], contact: Contact,
              if sellable[vid].stock < merged[vid]]
     if short:
         raise OutOfStock(short)
-    makers: dict[int, list] = {}
-    for row in connection.execute(sql.MAKERS, {"product_ids": sorted(
-            {row.product_id for row in sellable.values()})}):
-        makers.setdefault(row.product_id, []).append((row.maker_id, row.share_basis_points))
 
     # What was read may change before the lock is ours (SQLite); the writes below
     # guard what matters: the key is claimed by a unique insert, the stock by its
