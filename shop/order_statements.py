@@ -13,7 +13,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from catalog.models import Product, ProductMaker, ProductStatus, ProductVariant
-from shop.models import OrderIdempotencyKey, OrderLine, OrderLineMaker, StockHold
+from shop.models import Order, OrderIdempotencyKey, OrderLine, OrderLineMaker, StockHold
 
 _variant = ProductVariant.__table__
 _product = Product.__table__
@@ -24,13 +24,14 @@ _line = OrderLine.__table__
 ORDER_WITH_KEY = sa.select(_key.c.order_id).where(_key.c.key == sa.bindparam("wanted_key"))
 
 CLAIM_KEY = {
-    dialect: insert(_key).values(key=sa.bindparam("new_key"), created_at=sa.bindparam("at"))
+    dialect: insert(_key).values(key=sa.bindparam("new_key"), created_at=sa.bindparam("at"),
+                                 order_id=sa.bindparam("new_order_id"))
     .on_conflict_do_nothing(index_elements=["key"]).returning(_key.c.key)
     for dialect, insert in (("sqlite", sqlite_insert), ("postgresql", pg_insert))
 }
 
-SET_KEY_ORDER = (_key.update().where(_key.c.key == sa.bindparam("claimed_key"))
-                 .values(order_id=sa.bindparam("placed_order_id")))
+_order = Order.__table__
+DROP_UNCLAIMED_ORDER = _order.delete().where(_order.c.id == sa.bindparam("unclaimed_id"))
 
 # What placing needs in one read: the variants on sale with their products and makers'
 # shares (one row per maker, or one without), and the order already placed with this

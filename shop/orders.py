@@ -127,21 +127,24 @@ def order_with_key(session: Session, key: str) -> Order | None:
     return session.get(Order, order_id) if order_id is not None else None
 
 
-def _claim_key(session: Session, key: str) -> Order | None:
-    """Take the idempotency key, or return the order that already has it.
+def _claim_key(session: Session, key: str, order: Order) -> Order | None:
+    """Tie the idempotency key to the order just written, or, if another request has
+    it, drop that order and return the other.
 
     One statement, no savepoint: on PostgreSQL a second request with the key waits
     here for the first to commit, then finds its order.
     """
     connection = session.connection()
-    taken = connection.execute(sql.CLAIM_KEY[connection.dialect.name],
-                               {"new_key": key, "at": utcnow()}).first()
+    taken = connection.execute(sql.CLAIM_KEY[connection.dialect.name], {
+        "new_key": key, "at": utcnow(), "new_order_id": order.id}).first()
     if taken is not None:
         return None
-    order = order_with_key(session, key)
-    if order is None:
+    connection.execute(sql.DROP_UNCLAIMED_ORDER, {"unclaimed_id": order.id})
+    session.expunge(order)
+    other = order_with_key(session, key)
+    if other is None:
         raise Conflict(_("This order is already being placed. Please wait."))
-    return order
+    return other
 
 
 def take_stock(session: Session, wanted: dict[int, int], names: dict[int, str]) -> None:
@@ -256,9 +259,6 @@ def place_order(*, session: Session, lines: list[WantedLine], contact: Contact,
     # guard what matters: the key is claimed by a unique insert, the stock by its
     # constraint. A price changed meanwhile is the one the buyer saw and agreed to.
     take_write_lock(session)
-    already = _claim_key(session, idempotency_key)
-    if already is not None:
-        return already, False
     now = utcnow()
     order = Order(
         number=new_order_number(), public_token=secrets.token_urlsafe(24), user_id=user_id,
@@ -269,10 +269,11 @@ def place_order(*, session: Session, lines: list[WantedLine], contact: Contact,
         payment_provider=provider, total_amount=total, currency=currencies.pop(),
         hold_expires_at=now + timedelta(minutes=hold_minutes), created_at=now)
     insert_now(session, order)
+    already = _claim_key(session, idempotency_key, order)
+    if already is not None:
+        return already, False
     _write_lines(session, order, [(sellable[vid], merged[vid], sessions.get(vid))
                                   for vid in sorted(merged)], makers)
-    session.connection().execute(sql.SET_KEY_ORDER, {"claimed_key": idempotency_key,
-                                                     "placed_order_id": order.id})
     record_change(session, order, "order", None, order.status.value, by_user_id=user_id,
                   by_system=None if user_id else "checkout")
     if before_stock is not None:
