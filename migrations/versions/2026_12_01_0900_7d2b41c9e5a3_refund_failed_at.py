@@ -1,7 +1,7 @@
 """refund: failed_at, for card refunds that fail at the provider after they were made
 
 Revision ID: 7d2b41c9e5a3
-Revises: 4e80cf97881b
+Revises: 5b1d7c2e9a40
 Create Date: 2026-12-01 09:00:00.000000
 """
 from collections.abc import Sequence
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '7d2b41c9e5a3'
-down_revision: str | Sequence[str] | None = '4e80cf97881b'
+down_revision: str | Sequence[str] | None = '5b1d7c2e9a40'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
