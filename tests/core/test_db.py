@@ -144,6 +144,44 @@ def test_sqlite_connections_use_wal_foreign_keys_and_busy_timeout(app, database_
         assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 5000
 
 
+@pytest.mark.parametrize("ending", ["error", "commit", "constraint"])
+def test_sqlite_write_lock_is_given_back_however_a_transaction_ends(app, db_session,
+                                                                    database_url, ending):
+    """Threads of one process queue for SQLite's write lock on a Python lock: it must be
+    free again after a commit, an exception or a refused write (else the next writer
+    would wait out the 30 s timeout and fail)."""
+    import threading
+
+    if not database_url.startswith("sqlite"):
+        pytest.skip("SQLite's write lock")
+    failure = RuntimeError if ending == "error" else sa.exc.IntegrityError
+    with pytest.raises(failure) if ending != "commit" else _nothing(), db_session() as session:
+        session.add(OutboxMail(to_address="a@example.cn", subject="s", body_text="b"))
+        session.flush()
+        if ending == "error":
+            raise RuntimeError("the request failed")
+        if ending == "constraint":
+            session.execute(sa.text("INSERT INTO user_role (user_id, role) VALUES (0, 'x')"))
+    written = []
+
+    def next_writer():
+        with app.app_context(), db.transaction() as session:
+            session.add(OutboxMail(to_address="b@example.cn", subject="s", body_text="b"))
+        written.append(True)
+
+    other = threading.Thread(target=next_writer)
+    other.start()
+    other.join(60)
+    assert written == [True]
+    assert _count(db_session, OutboxMail) == (2 if ending == "commit" else 1)
+
+
+def _nothing():
+    from contextlib import nullcontext
+
+    return nullcontext()
+
+
 def test_foreign_keys_are_enforced(db_session):
     from accounts.models import UserRole
 
