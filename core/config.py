@@ -51,7 +51,9 @@ KNOWN_SETTINGS = {
         Setting("DEFAULT_TIMEZONE", "IANA zone for showing times, default Asia/Shanghai"),
         Setting("DEFAULT_LOCALE", "zh_Hans_CN or en"),
         Setting("EMBEDDED_SCHEDULER", "1 to run background jobs inside this process"),
-        Setting("HOLD_MINUTES", "minutes an unpaid order keeps its stock"),
+        Setting("HOLD_MINUTES", "minutes an unpaid card order keeps its stock"),
+        Setting("OFFLINE_HOLD_HOURS", "hours an order paid at pick-up or by bank transfer "
+                "keeps its stock while it waits for the money"),
         Setting("BASE_URL", "public address used in mails and calendar feeds"),
     ]
 }
@@ -156,6 +158,9 @@ def load_config(environ: dict[str, str] | None = None) -> dict[str, object]:
         "EMBEDDED_SCHEDULER": _parse_bool("EMBEDDED_SCHEDULER", env.get("EMBEDDED_SCHEDULER", "0")),
         "HOLD_MINUTES": _parse_int("HOLD_MINUTES", env.get("HOLD_MINUTES", "15"),
                                    minimum=1, maximum=24 * 60),
+        "OFFLINE_HOLD_HOURS": _parse_int("OFFLINE_HOLD_HOURS",
+                                         env.get("OFFLINE_HOLD_HOURS", "72"),
+                                         minimum=1, maximum=30 * 24),
         "BASE_URL": (env.get("BASE_URL") or "http://127.0.0.1:5000").rstrip("/"),
         "STRIPE_API_BASE": env.get("STRIPE_API_BASE") or None,
         "STRIPE_JS_URL": env.get("STRIPE_JS_URL", "https://js.stripe.com/v3/"),

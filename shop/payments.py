@@ -26,6 +26,7 @@ from shop.models import (
     Payment,
     PaymentRecordStatus,
     PaymentStatus,
+    ProviderName,
     StockHold,
 )
 
@@ -209,6 +210,9 @@ def set_fulfilment(*, session: Session, order: Order, to: FulfilmentStatus,
     return True
 
 
-def hold_minutes() -> int:
-    """Minutes an unpaid order keeps its stock (HOLD_MINUTES)."""
+def hold_minutes(provider: ProviderName = ProviderName.STRIPE) -> int:
+    """Minutes an unpaid order keeps its stock: a card is paid on the spot (HOLD_MINUTES);
+    money at pick-up or by bank transfer takes days to arrive (OFFLINE_HOLD_HOURS)."""
+    if provider == ProviderName.OFFLINE:
+        return int(current_app.config["OFFLINE_HOLD_HOURS"]) * 60
     return int(current_app.config["HOLD_MINUTES"])

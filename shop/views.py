@@ -317,7 +317,7 @@ def checkout_place():
         order, created = place_order(
             session=session, lines=cart.wanted_lines(), contact=contact, delivery=delivery,
             provider=provider.name, idempotency_key=form.idempotency_key.data,
-            hold_minutes=payments.hold_minutes(),
+            hold_minutes=payments.hold_minutes(provider.name),
             user_id=current_user.id if current_user.is_authenticated else None,
             locale=current_locale_name(), before_stock=before_stock, commit=True,
             expected_total=int(shown_total) if shown_total.isdigit() and len(shown_total) < 16

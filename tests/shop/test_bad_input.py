@@ -103,26 +103,41 @@ def test_bad_refund_amounts_refund_nothing(app, client, db_session, amount):
         assert payment_of(session, order.id).amount == 6000
 
 
+def _placed_order_hold(application, method):
+    from core.db import db
+
+    client = application.test_client()
+    with application.app_context(), db.transaction() as session:
+        variant_id = make_shop(session)["items"][0][1].id
+    fields = checkout_until_check(client, variant_id, quantity=1, method=method)
+    assert client.post("/checkout/place", data=fields).status_code in (302, 303)
+    with application.app_context(), db.transaction() as session:
+        order = session.exec(select(Order)).one()
+        return order.hold_expires_at - order.created_at
+
+
+@pytest.mark.parametrize("hours", [None, 5])
+def test_an_offline_order_waits_days_for_its_money_as_configured(app_config, hours):
+    """Money at pick-up or by bank transfer takes days; 15 minutes would cancel it first."""
+    from app import create_app
+
+    if hours is not None:
+        app_config["OFFLINE_HOLD_HOURS"] = hours
+    application = create_app(app_config)
+    try:
+        assert _placed_order_hold(application, "offline") == timedelta(hours=hours or 72)
+    finally:
+        application.extensions["database"].engine.dispose()
+
+
 @pytest.mark.parametrize("minutes", [None, 5])
-def test_the_hold_lasts_as_configured(app_config, minutes):
+def test_a_card_order_holds_its_stock_as_configured(stripe_config, minutes):
     from app import create_app
 
     if minutes is not None:
-        app_config["HOLD_MINUTES"] = minutes
-    application = create_app(app_config)
+        stripe_config["HOLD_MINUTES"] = minutes
+    application = create_app(stripe_config)
     try:
-        client = application.test_client()
-        with application.app_context():
-            from core.db import db
-
-            with db.transaction() as session:
-                variant_id = make_shop(session)["items"][0][1].id
-        fields = checkout_until_check(client, variant_id, quantity=1)
-        assert client.post("/checkout/place", data=fields).status_code == 302
-        with application.app_context():
-            with db.transaction() as session:
-                order = session.exec(select(Order)).one()
-                assert order.hold_expires_at - order.created_at == timedelta(
-                    minutes=minutes or 15)
+        assert _placed_order_hold(application, "stripe") == timedelta(minutes=minutes or 15)
     finally:
         application.extensions["database"].engine.dispose()
