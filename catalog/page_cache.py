@@ -6,14 +6,16 @@ few seconds (CATALOG_PAGE_CACHE_SECONDS, default 5; 0 turns it off; off in tests
 unless a test sets it) lets
 one worker serve thousands of them per second.
 
-What is never cached: requests with a session cookie (signed in, a cart, flashed
-messages), anything but GET, error responses, and any page whose view put anything
-but a CSRF token into the new session.
+What is never cached: requests whose session holds anything but a CSRF token (signed
+in, a cart, flashed messages) or that carry a remember-me cookie, anything but GET,
+error responses, and any page whose view put anything but a CSRF token into the session.
 
 The buy box carries a CSRF token, and a token belongs to one visitor's session. So the
 token is cut out of the page before it is stored, and every visitor served from the
 cache gets a token of their own (and the session cookie that goes with it) put back
 in. Serving one visitor's token to the next would make their "add to cart" fail.
+A visitor who has seen one buy box carries that session from then on, holding the
+token and nothing else: they are served from the cache too, with their own token.
 Stock left may be up to that many seconds old on the page; the checkout decides stock
 in the database, never from the page.
 """
@@ -45,9 +47,12 @@ def clear() -> None:
 
 
 def _cacheable_request() -> bool:
-    session_cookie = current_app.config.get("SESSION_COOKIE_NAME", "session")
-    return (request.method == "GET" and session_cookie not in request.cookies
-            and "remember_token" not in request.cookies)
+    if request.method != "GET" or "remember_token" in request.cookies:
+        return False
+    if current_app.config.get("SESSION_COOKIE_NAME", "session") not in request.cookies:
+        return True
+    # Reading the session only checks the cookie's signature; nothing is written.
+    return set(session.keys()) <= {"csrf_token"}
 
 
 def cached_page(view):
