@@ -46,13 +46,21 @@ def clear() -> None:
         _pages.clear()
 
 
+def _anyones_session() -> bool:
+    """True when the session holds nothing a page could show: at most a CSRF token,
+    and Flask-Login's note to clear a remember-me cookie (its "strong" protection
+    leaves that in the session of every visitor with a session who is not signed in)."""
+    return (set(session.keys()) <= {"csrf_token", "_remember"}
+            and session.get("_remember", "clear") == "clear")
+
+
 def _cacheable_request() -> bool:
     if request.method != "GET" or "remember_token" in request.cookies:
         return False
     if current_app.config.get("SESSION_COOKIE_NAME", "session") not in request.cookies:
         return True
     # Reading the session only checks the cookie's signature; nothing is written.
-    return set(session.keys()) <= {"csrf_token"}
+    return _anyones_session()
 
 
 def cached_page(view):
@@ -88,7 +96,7 @@ def cached_page(view):
         # put in the session is what says whether the page is anyone else's to see.
         if (response.status_code == 200 and not response.direct_passthrough
                 and "Set-Cookie" not in response.headers and not current_user.is_authenticated
-                and set(session.keys()) <= {"csrf_token"}):
+                and _anyones_session()):
             body = response.get_data()
             token = g.get("csrf_token")
             if token:

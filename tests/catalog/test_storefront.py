@@ -179,6 +179,9 @@ def test_a_visitor_who_has_seen_a_buy_box_is_still_served_from_the_cache(app, sh
     html = again.get_data(as_text=True)
     token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
     variant = re.search(r'name="variant_id" value="(\d+)"', html).group(1)
+    page_cache.clear()  # a fresh worker: the returning visitor's own visit fills it
+    assert visitor.get(product).headers["X-Page-Cache"] == "miss"
+    assert app.test_client().get(product).headers["X-Page-Cache"] == "hit"
     added = visitor.post("/cart/add", data={"csrf_token": token, "variant_id": variant,
                                             "quantity": "1"})
     assert added.status_code == 302, added.get_data(as_text=True)[:500]
