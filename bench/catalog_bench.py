@@ -3,8 +3,9 @@
 1. Seeds a SQLite database with 10,000 published products (plus variants, makers and
    search documents made by the real tokeniser), serves the app and a bare Flask route
    with the same gunicorn settings on 127.0.0.1, and runs wrk (64 connections) against
-   the bare route, the catalogue and a product page: as a first-time visitor (no
-   cookie) and as a returning one (the session their first buy box started).
+   the catalogue and a product page, each run between two against the bare route: as
+   a first-time visitor (no cookie) and as a returning one (the session their first
+   buy box started).
 2. Seeds 100,000 products and times `search_products` in-process for 15 kinds of
    search (QUERIES); prints p50/p95/max, each kind's p50 and max, and the load average.
    --plans prints every statement's plan. With --postgres URL it does the same on
@@ -101,9 +102,14 @@ def seed(url: str, count: int, *, rng: random.Random) -> list[str]:
         if engine.dialect.name == "postgresql":
             connection.execute(text("SELECT setval(pg_get_serial_sequence('product', 'id'), "
                                     ":n)"), {"n": count})
-            connection.execute(text("ANALYZE"))
         else:
             connection.execute(text("ANALYZE"))
+    if engine.dialect.name == "postgresql":
+        # What autovacuum does to a loaded table: the search document's trigger wrote
+        # each product row twice. Named tables only: the server is shared.
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(text("VACUUM ANALYZE product, product_search_document, "
+                                    "product_variant, workshop, category"))
     engine.dispose()
     return [f"p-{n}" for n in (1, count // 2, count)]
 
@@ -142,33 +148,40 @@ def wrk(url: str, seconds: int, cookie: str | None = None) -> dict:
 
 
 def http_benchmark(seconds: int, count: int, workdir: Path) -> dict:
+    """wrk against each page, each run between two runs against the bare route: the
+    machine's load drifts, so a page is compared with the bare route just before and
+    just after it (both servers stay up, one idle while the other is measured)."""
     url = f"sqlite:///{workdir / 'http.db'}"
     slugs = seed(url, count, rng=random.Random(1))
     env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "b" * 40,
            "INSTANCE_DIR": str(workdir), "MEDIA_DIR": str(workdir / "media")}
     results = {"load_before": _load()}
     search, product = "/products?q=%E7%9B%98%E6%89%A3", f"/products/{slugs[1]}"
-    # A first visit carries no cookie. Every later one carries the session that the
-    # first buy box started (it holds that visitor's CSRF token): "returning".
-    for label, target, path, returning in [
-            ("bare Flask route", "bench.bare_app:app", "/", False),
-            ("catalogue /products", "app:app", "/products", False),
-            ("catalogue search /products?q=盘扣", "app:app", search, False),
-            ("product page", "app:app", product, False),
-            ("catalogue search, returning visitor", "app:app", search, True),
-            ("product page, returning visitor", "app:app", product, True)]:
-        process, base = _serve(target, env)
-        try:
-            cookie = _visitor_session(base + product) if returning else None
+    bare_process, bare = _serve("bench.bare_app:app", env)
+    app_process, base = _serve("app:app", env)
+    try:
+        # A first visit carries no cookie. Every later one carries the session that
+        # the first buy box started (it holds that visitor's CSRF token): "returning".
+        cookie = _visitor_session(base + product)
+        bare_runs = [wrk(bare + "/", seconds)["rps"]]
+        for label, path, returning in [
+                ("catalogue /products", "/products", False),
+                ("catalogue search /products?q=盘扣", search, False),
+                ("product page", product, False),
+                ("catalogue search, returning visitor", search, True),
+                ("product page, returning visitor", product, True)]:
             subprocess.run(["curl", "-sf", "-o", "/dev/null", base + path], check=True)
-            results[label] = wrk(base + path, seconds, cookie)
-        finally:
+            result = wrk(base + path, seconds, cookie if returning else None)
+            bare_runs.append(wrk(bare + "/", seconds)["rps"])
+            yardstick = (bare_runs[-2] + bare_runs[-1]) / 2
+            result["bare_rps_around"] = bare_runs[-2:]
+            result["share_of_bare"] = f"{100 * result['rps'] / yardstick:.0f}%"
+            results[label] = result
+    finally:
+        for process in (bare_process, app_process):
             process.terminate()
             process.wait(timeout=30)
-    bare = results["bare Flask route"]["rps"]
-    for value in results.values():
-        if isinstance(value, dict):
-            value["share_of_bare"] = f"{100 * value['rps'] / bare:.0f}%"
+    results["bare Flask route rps, each run"] = bare_runs
     results["load_after"] = _load()
     return results
 
@@ -233,6 +246,7 @@ def search_benchmark(url: str, count: int, rounds: int, plans: bool = False) -> 
     event.listen(engine, "before_cursor_execute",
                  lambda _c, _cu, statement, params, _x, _m: sent.append((statement, params)))
     timings = {i: [] for i in range(len(QUERIES))}
+    cpu: list[float] = []  # this process only: all of SQLite's work, none of PostgreSQL's
     report = {"load_before": _load()}
     with app.app_context():
         for round_ in range(rounds + 1):
@@ -240,11 +254,12 @@ def search_benchmark(url: str, count: int, rounds: int, plans: bool = False) -> 
                 with db.transaction(write=False) as session:
                     session.execute(text("SELECT 1"))  # the connection, as a request has it
                     sent.clear()
-                    started = time.perf_counter()
+                    started, cpu_started = time.perf_counter(), time.process_time()
                     found = search_products(session=session, **kwargs)
                     elapsed = (time.perf_counter() - started) * 1000
                     if round_:
                         timings[i].append(elapsed)
+                        cpu.append((time.process_time() - cpu_started) * 1000)
                     elif plans:
                         print(f"{kwargs} -> {found.total} found", *_plans(session, list(sent)),
                               sep="\n", flush=True)
@@ -252,6 +267,7 @@ def search_benchmark(url: str, count: int, rounds: int, plans: bool = False) -> 
     every = [t for kind in timings.values() for t in kind]
     report.update(queries=len(every), p50_ms=_percentile(every, 0.5),
                   p95_ms=_percentile(every, 0.95), max_ms=round(max(every), 2),
+                  cpu_p50_ms=_percentile(cpu, 0.5), cpu_p95_ms=_percentile(cpu, 0.95),
                   load_after=_load(), kinds={
                       " ".join(f"{k}={v}" for k, v in QUERIES[i].items()):
                       f"p50 {_percentile(t, 0.5)} ms, max {round(max(t), 2)} ms"
