@@ -33,7 +33,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from pypinyin import Style, lazy_pinyin
-from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
 from accounts.models import MakerProfile, Workshop
@@ -126,30 +125,52 @@ def match_clause(session: Session, tokens: list[str], *, walk_index: bool = Fals
         sa.cast(sa.literal(expression), sa.dialects.postgresql.TSQUERY))
 
 
-def _first_matches(session: Session, tokens: list[str], conditions: list,
-                   cap: int) -> tuple[int, str | None]:
+def _first_matches(session: Session, tokens: list[str], conditions: list, cap: int,
+                   sort: str) -> tuple[int, object]:
     """How many products have every token and meet `conditions`, counting no further
-    than `cap` (the search index leads, so a common word stops there), and on SQLite
-    their ids as well, as a JSON array for `json_each`.
+    than `cap` (the search index leads, so a common word stops there), and, for a
+    search with words whose count stays under the cap, their ids: on SQLite as a JSON
+    array in no order, on PostgreSQL as a list in the order of `sort`.
 
-    Why the ids on SQLite: a word with thousands of matches of which a filter keeps a
-    few hundred would otherwise have each of those thousands looked up twice. They
-    stay one string, never a thousand Python objects. On PostgreSQL a second pass over
-    the GIN index reads fewer pages than looking the ids up one by one.
+    Why the ids: then the page reads just those products. Without them a word with
+    thousands of matches of which a filter keeps a few hundred had each of its
+    matches looked up twice, and PostgreSQL built its bitmaps a second time.
     """
     import sqlalchemy as sa
+    from sqlalchemy.dialects.postgresql import aggregate_order_by
 
-    if tokens and session.get_bind().dialect.name == "sqlite":
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    key = getattr(Product, SORT_KEYS[sort][0])  # read with the id, for PostgreSQL's order
+    if tokens and sqlite:
         # A join, not `id IN (...)`: the FTS5 matches then stream and stop at the cap.
         fts = sa.table("product_fts", sa.column("rowid"))
-        matching = select(Product.id).select_from(
-            fts.join(Product, Product.id == fts.c.rowid)).where(
-            _fts_match(tokens), *conditions).limit(cap).subquery()
-        return tuple(session.exec(select(sa.func.count(), sa.func.json_group_array(
-            matching.c.id)).select_from(matching)).one())
-    words = [match_clause(session, tokens)] if tokens else []
-    matching = select(Product.id).where(*conditions, *words).limit(cap)
-    return session.exec(select(sa.func.count()).select_from(matching.subquery())).one(), None
+        matching = select(Product.id, key).select_from(
+            fts.join(Product, Product.id == fts.c.rowid)).where(_fts_match(tokens), *conditions)
+    else:
+        words = [match_clause(session, tokens)] if tokens else []
+        matching = select(Product.id, key).where(*conditions, *words)
+    matching = matching.limit(cap).subquery()
+    if not tokens:
+        return session.exec(select(sa.func.count()).select_from(matching)).one(), None
+    # One value either way, never a thousand Python objects on SQLite. Left out when
+    # the count reaches the cap.
+    if sqlite:
+        ids = sa.func.json_group_array(matching.c.id)
+    else:
+        ids = sa.func.array_agg(aggregate_order_by(matching.c.id, *_order(sort, matching.c)))
+    ids = sa.case((sa.func.count() < cap, ids))
+    return tuple(session.exec(select(sa.func.count(), ids).select_from(matching)).one())
+
+
+def _among(session: Session, ids):
+    """A WHERE clause on Product: its id is one of `ids` (from _first_matches)."""
+    import sqlalchemy as sa
+
+    if session.get_bind().dialect.name == "sqlite":
+        return Product.id.in_(sa.select(sa.literal_column("value")).select_from(
+            sa.func.json_each(ids)))
+    return Product.id == sa.any_(sa.bindparam(
+        "ids", ids, type_=sa.dialects.postgresql.ARRAY(sa.Integer)))
 
 
 def product_texts(*, session: Session, product: Product) -> list[str | None]:
@@ -191,15 +212,15 @@ def reindex_all(*, session: Session) -> int:
 SORTS = ("newest", "price_low", "price_high", "best_selling")
 
 
-def _order(entity, sort: str) -> tuple:
-    """ORDER BY for `sort` on Product (or an alias of it); ties broken by id, the last
-    column of each sort's index (see the Product model)."""
-    return {
-        "newest": (entity.published_at.desc(), entity.id.desc()),
-        "price_low": (entity.min_price_amount.asc(), entity.id.asc()),
-        "price_high": (entity.min_price_amount.desc(), entity.id.desc()),
-        "best_selling": (entity.units_sold.desc(), entity.id.desc()),
-    }[sort]
+SORT_KEYS = {"newest": ("published_at", "desc"), "price_low": ("min_price_amount", "asc"),
+             "price_high": ("min_price_amount", "desc"), "best_selling": ("units_sold", "desc")}
+
+
+def _order(sort: str, columns=Product) -> tuple:
+    """ORDER BY for `sort` on Product (or a subquery's columns); ties broken by id,
+    the last column of each sort's index (see the Product model)."""
+    name, direction = SORT_KEYS[sort]
+    return (getattr(getattr(columns, name), direction)(), getattr(columns.id, direction)())
 
 PER_PAGE = 24
 MAX_PAGE = 1000
@@ -268,10 +289,9 @@ def search_products(*, session: Session, query: str | None = None,
     # Counting stops at MAX_COUNT: a common word may match most of the shop, and
     # "1,000+" tells the shopper as much as the exact number would. The count also
     # chooses how the page is found.
-    total, ids = _first_matches(session, tokens, conditions, MAX_COUNT + 1)
+    total, ids = _first_matches(session, tokens, conditions, MAX_COUNT + 1, sort)
     if total <= MAX_COUNT and offset >= total:
         return SearchPage([], total, page, per_page)
-    entity = Product
     if not tokens:
         statement = select(Product).where(*conditions)  # the sort's index is read in order
     elif total > MAX_COUNT and offset + per_page <= LIMIT_FIRST_ROWS:
@@ -282,16 +302,11 @@ def search_products(*, session: Session, query: str | None = None,
     elif total > MAX_COUNT:
         # Deep in a common word's pages: find every match, then sort.
         statement = select(Product).where(*conditions, match_clause(session, tokens))
-    elif ids is not None:  # SQLite: every match is known
-        statement = select(Product).where(Product.id.in_(
-            sa.select(sa.literal_column("value")).select_from(sa.func.json_each(ids))))
     else:
-        # OFFSET 0 keeps PostgreSQL from planning the LIMIT into the match: for a few
-        # hundred matches it may walk the sort's index through thousands of products
-        # (its guess for two words together is often far too high).
-        entity = aliased(Product, select(Product).where(
-            *conditions, match_clause(session, tokens)).offset(0).subquery())
-        statement = select(entity)
+        # Every match is known: read just them (PostgreSQL has put them in order).
+        if session.get_bind().dialect.name == "postgresql":
+            ids, offset = ids[offset:offset + per_page], 0
+        statement = select(Product).where(_among(session, ids))
     products = list(session.exec(
-        statement.order_by(*_order(entity, sort)).offset(offset).limit(per_page)))
+        statement.order_by(*_order(sort)).offset(offset).limit(per_page)))
     return SearchPage(product_cards(session=session, products=products), total, page, per_page)
