@@ -152,8 +152,8 @@ def _first_matches(session: Session, tokens: list[str], conditions: list, cap: i
     matching = matching.limit(cap).subquery()
     if not tokens:
         return session.exec(select(sa.func.count()).select_from(matching)).one(), None
-    # One value either way, never a thousand Python objects on SQLite. Left out when
-    # the count reaches the cap.
+    # One value, not a thousand rows (on SQLite not even a thousand Python objects).
+    # Left out when the count reaches the cap.
     if sqlite:
         ids = sa.func.json_group_array(matching.c.id)
     else:
