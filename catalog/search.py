@@ -16,9 +16,10 @@ databases only store and match them, so both give the same result for the same d
   tsquery `'tok1' & 'tok2'` built without PostgreSQL's own parser.
 
 How a page is found (search_products): first a count that stops at MAX_COUNT + 1,
-led by the search index. Up to MAX_COUNT matches are then sorted; a common word's
-first pages instead walk the sort's index and check each product, which ends after
-about per_page / (share of products matching) of them.
+led by the search index. Up to MAX_COUNT matches, it also hands back their ids and the
+page reads just those; a common word's first pages instead walk the sort's index and
+check each product, which ends after about per_page / (share matching) of them.
+docs/PERFORMANCE.md ("Catalog") has the plans and the figures.
 
 Every Chinese bigram also adds its pinyin (`pankou`) and initials (`pk`), and every
 run of Chinese characters its whole pinyin, so pinyin search works too.
