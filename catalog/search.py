@@ -210,25 +210,23 @@ def reindex_all(*, session: Session) -> int:
     return count
 
 
-SORTS = ("newest", "price_low", "price_high", "best_selling")
-
-
+# Each sort: its column and direction; ties are broken by id in the same direction.
 SORT_KEYS = {"newest": ("published_at", "desc"), "price_low": ("min_price_amount", "asc"),
              "price_high": ("min_price_amount", "desc"), "best_selling": ("units_sold", "desc")}
-
-
-def _order(sort: str, columns=Product) -> tuple:
-    """ORDER BY for `sort` on Product (or a subquery's columns); ties broken by id,
-    the last column of each sort's index (see the Product model)."""
-    name, direction = SORT_KEYS[sort]
-    return (getattr(getattr(columns, name), direction)(), getattr(columns.id, direction)())
-
+SORTS = tuple(SORT_KEYS)
 PER_PAGE = 24
 MAX_PAGE = 1000
 MAX_COUNT = 1000
 # How far into a common word's results its pages are found by walking the sort's index
 # (see search_products); deeper pages sort every match instead.
 LIMIT_FIRST_ROWS = 10 * PER_PAGE
+
+
+def _order(sort: str, columns=Product) -> tuple:
+    """ORDER BY for `sort` on Product (or a subquery's columns); id, the tie-breaker,
+    is the last column of each sort's index (see the Product model)."""
+    name, direction = SORT_KEYS[sort]
+    return (getattr(getattr(columns, name), direction)(), getattr(columns.id, direction)())
 
 
 @dataclass(frozen=True)
