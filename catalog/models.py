@@ -52,9 +52,11 @@ class Product(SQLModel, table=True):
 
     __tablename__ = "product"
     __table_args__ = (
-        sa.Index("ix_product_status_published", "status", "published_at"),
-        sa.Index("ix_product_status_price", "status", "min_price_amount"),
-        sa.Index("ix_product_status_sold", "status", "units_sold"),
+        # One per sort, ending in id (every sort's tie-breaker), so a page of any sort
+        # is read straight off its index (catalog.search.search_products).
+        sa.Index("ix_product_status_published", "status", "published_at", "id"),
+        sa.Index("ix_product_status_price", "status", "min_price_amount", "id"),
+        sa.Index("ix_product_status_sold", "status", "units_sold", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -182,7 +184,8 @@ class ProductFile(SQLModel, table=True):
 class ProductSearchDocument(SQLModel, table=True):
     """The words a product is found by, tokenised in Python the same way for both
     databases (see catalog/search.py). SQLite mirrors it into an FTS5 table by
-    triggers; PostgreSQL searches it through a GIN index on its token array."""
+    triggers; on PostgreSQL a trigger copies the tokens onto the product row as a
+    tsvector (`product.search_tokens`, GIN-indexed), where the search reads them."""
 
     __tablename__ = "product_search_document"
 

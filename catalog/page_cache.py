@@ -6,14 +6,17 @@ few seconds (CATALOG_PAGE_CACHE_SECONDS, default 5; 0 turns it off; off in tests
 unless a test sets it) lets
 one worker serve thousands of them per second.
 
-Pages are kept per path, language and time zone. What is never cached: requests with
-a session cookie (signed in, a cart, flashed messages), anything but GET, error
-responses, and any page whose view put anything but a CSRF token into the new session.
+Pages are kept per app, path, language and time zone. What is never cached: requests
+whose session holds anything but a CSRF token (signed in, a cart, flashed messages) or
+that carry a remember-me cookie, anything but GET, error responses, and any page whose
+view put anything but a CSRF token into the session.
 
 The buy box carries a CSRF token, and a token belongs to one visitor's session. So the
 token is cut out of the page before it is stored, and every visitor served from the
 cache gets a token of their own (and the session cookie that goes with it) put back
 in. Serving one visitor's token to the next would make their "add to cart" fail.
+A visitor who has seen one buy box carries that session from then on, holding the
+token and nothing else: they are served from the cache too, with their own token.
 Stock left may be up to that many seconds old on the page; the checkout decides stock
 in the database, never from the page.
 """
@@ -49,10 +52,21 @@ def _app_mark() -> str:
     return current_app.extensions.setdefault("catalog_page_cache_mark", secrets.token_hex(8))
 
 
+def _anyones_session() -> bool:
+    """True when the session holds nothing a page could show: at most a CSRF token,
+    and Flask-Login's note to clear a remember-me cookie (its "strong" protection
+    leaves that in the session of every visitor with a session who is not signed in)."""
+    return (set(session.keys()) <= {"csrf_token", "_remember"}
+            and session.get("_remember", "clear") == "clear")
+
+
 def _cacheable_request() -> bool:
-    session_cookie = current_app.config.get("SESSION_COOKIE_NAME", "session")
-    return (request.method == "GET" and session_cookie not in request.cookies
-            and "remember_token" not in request.cookies)
+    if request.method != "GET" or "remember_token" in request.cookies:
+        return False
+    if current_app.config.get("SESSION_COOKIE_NAME", "session") not in request.cookies:
+        return True
+    # Reading the session only checks the cookie's signature; nothing is written.
+    return _anyones_session()
 
 
 def cached_page(view):
@@ -94,7 +108,7 @@ def cached_page(view):
         # put in the session is what says whether the page is anyone else's to see.
         if (response.status_code == 200 and not response.direct_passthrough
                 and "Set-Cookie" not in response.headers and not current_user.is_authenticated
-                and set(session.keys()) <= {"csrf_token"}):
+                and _anyones_session()):
             body = response.get_data()
             token = g.get("csrf_token")
             if token:

@@ -11,8 +11,15 @@ databases only store and match them, so both give the same result for the same d
 
 - SQLite: an FTS5 table mirrors `product_search_document` (triggers in the
   migration) and is asked `"tok1" AND "tok2"`.
-- PostgreSQL: a GIN index on `array_to_tsvector(string_to_array(document, ' '))`,
-  asked with a tsquery `'tok1' & 'tok2'` built without PostgreSQL's own parser.
+- PostgreSQL: a trigger copies the document onto the product row as
+  `array_to_tsvector(string_to_array(document, ' '))` (GIN-indexed), asked with a
+  tsquery `'tok1' & 'tok2'` built without PostgreSQL's own parser.
+
+How a page is found (search_products): first a count that stops at MAX_COUNT + 1,
+led by the search index. Up to MAX_COUNT matches, it also hands back their ids and the
+page reads just those; a common word's first pages instead walk the sort's index and
+check each product, which ends after about per_page / (share matching) of them.
+docs/PERFORMANCE.md ("Catalog") has the plans and the figures.
 
 Every Chinese bigram also adds its pinyin (`pankou`) and initials (`pk`), and every
 run of Chinese characters its whole pinyin, so pinyin search works too.
@@ -85,24 +92,86 @@ def query_tokens(query: str | None) -> list[str]:
     return _unique(tokens)[:MAX_QUERY_TOKENS]
 
 
-def match_clause(session: Session, tokens: list[str]):
-    """A WHERE clause on Product.id: products whose document has every token."""
+def _fts_match(tokens: list[str]):
+    """SQLite: the FTS5 condition that a document has every token."""
     import sqlalchemy as sa
 
     # Tokens hold only letters and digits (see _RUNS), so quoting them is safe.
+    expression = " AND ".join(f'"{t}"' for t in tokens)
+    return sa.text("product_fts MATCH :fts_query").bindparams(fts_query=expression)
+
+
+def match_clause(session: Session, tokens: list[str], *, walk_index: bool = False):
+    """A WHERE clause on Product: products whose document has every token.
+
+    `walk_index`: the page will be read by walking the sort's index and checking each
+    product (a common word; see search_products), not by sorting every match.
+    """
+    import sqlalchemy as sa
+
     if session.get_bind().dialect.name == "sqlite":
-        expression = " AND ".join(f'"{t}"' for t in tokens)
         matching = sa.select(sa.literal_column("rowid")).select_from(
-            sa.text("product_fts")).where(sa.text("product_fts MATCH :fts_query")
-                                          .bindparams(fts_query=expression))
+            sa.text("product_fts")).where(_fts_match(tokens))
+        if walk_index:
+            # The unary + keeps SQLite from looking products up by the matching ids
+            # (it would then sort them all): it walks the sort's index instead and
+            # checks each product against the list of matches, built once.
+            return sa.literal_column("+product.id").in_(matching)
         return Product.id.in_(matching)
+    # The tokens are on the product row (see the migration; not in the model, the
+    # database fills them from the document), so checking a product costs nothing
+    # more than reading it. The planner weighs the GIN index against the sort's index.
     expression = " & ".join(f"'{t}'" for t in tokens)
-    # `tokens` is a generated column (see the migration), not in the model: the
-    # database fills it from `document`.
-    vector = sa.literal_column("product_search_document.tokens")
-    matching = sa.select(ProductSearchDocument.product_id).where(
-        vector.op("@@")(sa.cast(sa.literal(expression), sa.dialects.postgresql.TSQUERY)))
-    return Product.id.in_(matching)
+    return sa.literal_column("product.search_tokens").op("@@")(
+        sa.cast(sa.literal(expression), sa.dialects.postgresql.TSQUERY))
+
+
+def _first_matches(session: Session, tokens: list[str], conditions: list, cap: int,
+                   sort: str) -> tuple[int, object]:
+    """How many products have every token and meet `conditions`, counting no further
+    than `cap` (the search index leads, so a common word stops there), and, for a
+    search with words whose count stays under the cap, their ids: on SQLite as a JSON
+    array in no order, on PostgreSQL as a list in the order of `sort`.
+
+    Why the ids: then the page reads just those products. Without them a word with
+    thousands of matches of which a filter keeps a few hundred had each of its
+    matches looked up twice, and PostgreSQL built its bitmaps a second time.
+    """
+    import sqlalchemy as sa
+    from sqlalchemy.dialects.postgresql import aggregate_order_by
+
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    key = getattr(Product, SORT_KEYS[sort][0])  # read with the id, for PostgreSQL's order
+    if tokens and sqlite:
+        # A join, not `id IN (...)`: the FTS5 matches then stream and stop at the cap.
+        fts = sa.table("product_fts", sa.column("rowid"))
+        matching = select(Product.id, key).select_from(
+            fts.join(Product, Product.id == fts.c.rowid)).where(_fts_match(tokens), *conditions)
+    else:
+        words = [match_clause(session, tokens)] if tokens else []
+        matching = select(Product.id, key).where(*conditions, *words)
+    matching = matching.limit(cap).subquery()
+    if not tokens:
+        return session.exec(select(sa.func.count()).select_from(matching)).one(), None
+    # One value, not a thousand rows (on SQLite not even a thousand Python objects).
+    # Left out when the count reaches the cap.
+    if sqlite:
+        ids = sa.func.json_group_array(matching.c.id)
+    else:
+        ids = sa.func.array_agg(aggregate_order_by(matching.c.id, *_order(sort, matching.c)))
+    ids = sa.case((sa.func.count() < cap, ids))
+    return tuple(session.exec(select(sa.func.count(), ids).select_from(matching)).one())
+
+
+def _among(session: Session, ids):
+    """A WHERE clause on Product: its id is one of `ids` (from _first_matches)."""
+    import sqlalchemy as sa
+
+    if session.get_bind().dialect.name == "sqlite":
+        return Product.id.in_(sa.select(sa.literal_column("value")).select_from(
+            sa.func.json_each(ids)))
+    return Product.id == sa.any_(sa.bindparam(
+        "ids", ids, type_=sa.dialects.postgresql.ARRAY(sa.Integer)))
 
 
 def product_texts(*, session: Session, product: Product) -> list[str | None]:
@@ -141,10 +210,23 @@ def reindex_all(*, session: Session) -> int:
     return count
 
 
-SORTS = ("newest", "price_low", "price_high", "best_selling")
+# Each sort: its column and direction; ties are broken by id in the same direction.
+SORT_KEYS = {"newest": ("published_at", "desc"), "price_low": ("min_price_amount", "asc"),
+             "price_high": ("min_price_amount", "desc"), "best_selling": ("units_sold", "desc")}
+SORTS = tuple(SORT_KEYS)
 PER_PAGE = 24
 MAX_PAGE = 1000
 MAX_COUNT = 1000
+# How far into a common word's results its pages are found by walking the sort's index
+# (see search_products); deeper pages sort every match instead.
+LIMIT_FIRST_ROWS = 10 * PER_PAGE
+
+
+def _order(sort: str, columns=Product) -> tuple:
+    """ORDER BY for `sort` on Product (or a subquery's columns); id, the tie-breaker,
+    is the last column of each sort's index (see the Product model)."""
+    name, direction = SORT_KEYS[sort]
+    return (getattr(getattr(columns, name), direction)(), getattr(columns.id, direction)())
 
 
 @dataclass(frozen=True)
@@ -187,8 +269,6 @@ def search_products(*, session: Session, query: str | None = None,
     tokens = query_tokens(query)
     if query and query.strip() and not tokens:
         return SearchPage([], 0, page, per_page)  # only punctuation: nothing can match
-    if tokens:
-        conditions.append(match_clause(session, tokens))
     if category_id is not None:
         conditions.append(Product.category_id == category_id)
     if workshop_id is not None:
@@ -204,16 +284,28 @@ def search_products(*, session: Session, query: str | None = None,
         conditions.append(sa.exists().where(ProductVariant.product_id == Product.id,
                                             ProductVariant.is_active,
                                             ProductVariant.stock > 0))
-    order = {
-        "newest": (Product.published_at.desc(), Product.id.desc()),
-        "price_low": (Product.min_price_amount.asc(), Product.id.asc()),
-        "price_high": (Product.min_price_amount.desc(), Product.id.desc()),
-        "best_selling": (Product.units_sold.desc(), Product.id.desc()),
-    }[sort]
+    offset = (page - 1) * per_page
     # Counting stops at MAX_COUNT: a common word may match most of the shop, and
-    # "1,000+" tells the shopper as much as the exact number would.
-    capped = select(Product.id).where(*conditions).limit(MAX_COUNT + 1).subquery()
-    total = session.exec(select(sa.func.count()).select_from(capped)).one()
-    products = list(session.exec(select(Product).where(*conditions).order_by(*order)
-                                 .offset((page - 1) * per_page).limit(per_page)))
+    # "1,000+" tells the shopper as much as the exact number would. The count also
+    # chooses how the page is found.
+    total, ids = _first_matches(session, tokens, conditions, MAX_COUNT + 1, sort)
+    if total <= MAX_COUNT and offset >= total:
+        return SearchPage([], total, page, per_page)
+    if not tokens:
+        statement = select(Product).where(*conditions)  # the sort's index is read in order
+    elif total > MAX_COUNT and offset + per_page <= LIMIT_FIRST_ROWS:
+        # A common word: walk the sort's index and check each product against the
+        # words; about (offset + per_page) / (share of products matching) are read.
+        statement = select(Product).where(
+            *conditions, match_clause(session, tokens, walk_index=True))
+    elif total > MAX_COUNT:
+        # Deep in a common word's pages: find every match, then sort.
+        statement = select(Product).where(*conditions, match_clause(session, tokens))
+    else:
+        # Every match is known: read just them (PostgreSQL has put them in order).
+        if session.get_bind().dialect.name == "postgresql":
+            ids, offset = ids[offset:offset + per_page], 0
+        statement = select(Product).where(_among(session, ids))
+    products = list(session.exec(
+        statement.order_by(*_order(sort)).offset(offset).limit(per_page)))
     return SearchPage(product_cards(session=session, products=products), total, page, per_page)

@@ -381,8 +381,8 @@ def get_session() -> Session:
 # models: autogenerate and the schema check leave them alone.
 UNMANAGED_SCHEMA_OBJECTS = {
     ("table", "product_fts"),
-    ("column", "tokens"),
-    ("index", "ix_product_search_document_tokens"),
+    ("column", "search_tokens"),
+    ("index", "ix_product_search_tokens"),
 }
 
 

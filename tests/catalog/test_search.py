@@ -141,3 +141,98 @@ def test_count_stops_at_the_cap(catalog, db_session, monkeypatch):
     with db_session(write=False) as session:
         page = search_products(session=session, per_page=2)
     assert page.total == 3 and page.more and len(page.cards) == 2
+
+
+@pytest.fixture
+def shelf(db_session):
+    """Thirty goods with many ties (price, date, units sold), so the order of a page
+    depends on the id tie-breaker, and two makers, one of them on a third of them."""
+    from datetime import UTC, datetime
+
+    with db_session() as session:
+        maker = make_user(session, roles=(Role.MAKER,))
+        workshops = [make_workshop(session, makers=[maker]), make_workshop(session)]
+        products = []
+        for n in range(30):
+            title = ("梅花盘扣" if n % 3 else "蓝印花布包") + f" 第{n}款"
+            product = make_product(
+                session, workshop=workshops[n % 2], title=title, makers=[maker] if n % 3 == 1
+                else [], price=(2000, 3900, 3900, 6800)[n % 4], stock=0 if n % 5 == 0 else 5)
+            product.units_sold = (0, 0, 7, 30)[n % 4]
+            product.published_at = datetime(2026, 11, 1 + n % 6, 8, tzinfo=UTC)
+            refresh_listing(session=session, product=product)
+            products.append(product)
+        return {"maker": maker.id, "workshop": workshops[0].id, "products": [
+            {"id": p.id, "title": p.title, "price": p.min_price_amount, "sold": p.units_sold,
+             "published": p.published_at, "workshop": p.workshop_id, "in_stock": n % 5 != 0,
+             "by_maker": n % 3 == 1} for n, p in enumerate(products)]}
+
+
+def _expected(shelf, *, word=None, sort="newest", page=1, per_page=24, in_stock=False,
+              min_price=None, max_price=None, workshop=False, maker=False):
+    """The page worked out in Python, from what each product was given."""
+    rows = [p for p in shelf["products"] if (word is None or word in p["title"])
+            and (not in_stock or p["in_stock"]) and (not workshop or p["workshop"] == shelf[
+                "workshop"]) and (not maker or p["by_maker"])
+            and (min_price is None or p["price"] >= min_price)
+            and (max_price is None or p["price"] <= max_price)]
+    key, reverse = {"newest": ("published", True), "price_low": ("price", False),
+                    "price_high": ("price", True), "best_selling": ("sold", True)}[sort]
+    rows.sort(key=lambda p: (p[key], p["id"]), reverse=reverse)
+    return [p["id"] for p in rows][(page - 1) * per_page:page * per_page], len(rows)
+
+
+SHELF_CASES = [
+    dict(word="盘扣"), dict(word="盘扣", sort="price_low"), dict(word="盘扣", sort="price_high"),
+    dict(word="盘扣", sort="best_selling"), dict(word="盘扣", page=2, per_page=7),
+    dict(word="盘扣", page=3, per_page=9, sort="price_low"), dict(word="扣", in_stock=True),
+    dict(word="盘扣", min_price=3000, max_price=7000, sort="best_selling"),
+    dict(word="盘扣", workshop=True, sort="price_high"), dict(word="盘扣", maker=True),
+    dict(word="布包", sort="price_low", per_page=4, page=2), dict(word="花", per_page=5, page=4),
+    dict(sort="best_selling", per_page=8, page=2), dict(sort="price_low", in_stock=True),
+    dict(word="盘扣", page=40, per_page=5),
+]
+
+
+@pytest.mark.parametrize("plan", ["sort the matches", "walk the sort's index",
+                                  "sort them all, deep in the pages"])
+def test_every_plan_gives_the_page_worked_out_by_hand(shelf, db_session, monkeypatch, plan):
+    """The count chooses how a page is found (catalog.search.search_products); with a
+    low MAX_COUNT the 20 goods with 盘扣 count as a common word, and each way of
+    finding the page must give the same products in the same order, ties by id."""
+    from catalog import search
+
+    if plan != "sort the matches":
+        monkeypatch.setattr(search, "MAX_COUNT", 3)
+    if plan == "sort them all, deep in the pages":
+        monkeypatch.setattr(search, "LIMIT_FIRST_ROWS", 0)
+    for case in map(dict, SHELF_CASES):
+        expected, matched = _expected(shelf, **case)
+        word = case.pop("word", None)
+        if case.pop("workshop", False):
+            case["workshop_id"] = shelf["workshop"]
+        if case.pop("maker", False):
+            case["maker_id"] = shelf["maker"]
+        ids, total = _found(db_session, query=word, **case)
+        assert ids == expected, (plan, word, case)
+        assert total == min(matched, search.MAX_COUNT + 1), (plan, word, case)
+
+
+def test_postgresql_keeps_the_tokens_on_the_product_row(shelf, db_session):
+    """On PostgreSQL the search reads product.search_tokens, which a trigger copies from
+    the search document: a product's tokens follow every edit and nothing else's do."""
+    from sqlalchemy import text
+
+    first, second = shelf["products"][1]["id"], shelf["products"][2]["id"]
+    with db_session() as session:
+        if session.get_bind().dialect.name != "postgresql":
+            pytest.skip("the tokens live on the product row on PostgreSQL only")
+        product = session.get(Product, first)
+        product.title = "竹编团扇"
+        refresh_listing(session=session, product=product)
+    with db_session(write=False) as session:
+        tokens = dict(session.execute(text(
+            "SELECT id, search_tokens::text FROM product WHERE id IN (:a, :b)"),
+            {"a": first, "b": second}).all())
+    assert "'团扇'" in tokens[first] and "'盘扣'" not in tokens[first]
+    assert "'盘扣'" in tokens[second]

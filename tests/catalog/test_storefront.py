@@ -110,6 +110,8 @@ def test_openapi_document(client):
 
 
 def test_page_cache_serves_anonymous_visitors_only(app, client, shop):
+    import re
+
     from catalog import page_cache
 
     page_cache.clear()
@@ -118,7 +120,10 @@ def test_page_cache_serves_anonymous_visitors_only(app, client, shop):
     second = client.get("/products?q=盘扣")
     assert first.headers["X-Page-Cache"] == "miss" and second.headers["X-Page-Cache"] == "hit"
     assert first.data == second.data
-    client.set_cookie("session", "anything")  # a visitor with a session is never cached
+    page = client.get(f"/products/{shop['slug']}").get_data(as_text=True)
+    variant = re.search(r'name="variant_id" value="(\d+)"', page).group(1)
+    client.post("/cart/add", data={"variant_id": variant, "quantity": "1"})
+    # A session holding more than a CSRF token (here a cart) is never served a cached page.
     assert "X-Page-Cache" not in client.get("/products?q=盘扣").headers
     client.delete_cookie("session")
     client.get("/language/en")
@@ -168,4 +173,35 @@ def test_cached_product_page_gives_each_visitor_a_token_of_their_own(app, shop):
         assert added.status_code == 302, (visitor, added.get_data(as_text=True)[:500])
         assert "梅花盘扣" in client.get("/cart").get_data(as_text=True)
     assert tokens[0] != tokens[1]
+    page_cache.clear()
+
+
+def test_a_visitor_who_has_seen_a_buy_box_is_still_served_from_the_cache(app, shop):
+    """The buy box starts a session holding a CSRF token and nothing else: the next
+    pages come from the cache with a token that is still that visitor's own."""
+    import re
+
+    from catalog import page_cache
+
+    page_cache.clear()
+    app.config.update(CATALOG_PAGE_CACHE_SECONDS=60, WTF_CSRF_ENABLED=True)
+    product = f"/products/{shop['slug']}"
+    for path in (product, "/products?q=盘扣"):
+        app.test_client().get(path)  # someone else's visit fills the cache
+    visitor = app.test_client()
+    assert "session=" in visitor.get(product).headers.get("Set-Cookie", "")
+    again = visitor.get(product)
+    catalogue = visitor.get("/products?q=盘扣")
+    assert again.headers["X-Page-Cache"] == catalogue.headers["X-Page-Cache"] == "hit"
+    assert "Set-Cookie" not in again.headers  # their session stays as it was
+    html = again.get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    variant = re.search(r'name="variant_id" value="(\d+)"', html).group(1)
+    page_cache.clear()  # a fresh worker: the returning visitor's own visit fills it
+    assert visitor.get(product).headers["X-Page-Cache"] == "miss"
+    assert app.test_client().get(product).headers["X-Page-Cache"] == "hit"
+    added = visitor.post("/cart/add", data={"csrf_token": token, "variant_id": variant,
+                                            "quantity": "1"})
+    assert added.status_code == 302, added.get_data(as_text=True)[:500]
+    assert "X-Page-Cache" not in visitor.get(product).headers  # a cart: never cached
     page_cache.clear()
