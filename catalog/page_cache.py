@@ -79,7 +79,7 @@ def cached_page(view):
         if not seconds or not _cacheable_request():
             return view(*args, **kwargs)
         from core.i18n import LANGUAGE_COOKIE
-        from core.timezones import viewer_zone_name
+        from core.timezones import visitor_zone_name
 
         # Without an account the language and the time zone (pages show stream times)
         # come from cookies alone (core.i18n, core.timezones); the zone is keyed by the
@@ -87,7 +87,7 @@ def cached_page(view):
         # own mark keeps apart two apps of one process (tests make one per test, each on
         # its own database), which would otherwise see each other's pages.
         key = (_app_mark(), request.full_path, request.cookies.get(LANGUAGE_COOKIE, ""),
-               viewer_zone_name())
+               visitor_zone_name())
         now = time.monotonic()
         with _lock:
             entry = _pages.get(key)

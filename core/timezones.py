@@ -94,6 +94,14 @@ def viewer_zone_name() -> str:
     return shop_zone_name()
 
 
+def visitor_zone_name() -> str:
+    """The zone of a visitor who is not signed in: their cookie, else the shop's. Asks
+    nothing of the account, so the page cache can key by it without loading a user
+    (which makes Flask-Login rewrite an anonymous visitor's cookies)."""
+    chosen = request.cookies.get(TIMEZONE_COOKIE) if has_request_context() else None
+    return chosen if is_known_zone(chosen) else shop_zone_name()
+
+
 def viewer_zone() -> ZoneInfo:
     """The viewer's zone as a tzinfo."""
     return ZoneInfo(viewer_zone_name())

@@ -67,14 +67,19 @@ def update(package: str) -> Catalog:
     if path.exists():
         with path.open("rb") as handle:
             catalog = read_po(handle, locale=TARGET_LOCALE)
+        created = catalog.creation_date
         catalog.update(template, no_fuzzy_matching=True)
         catalog.obsolete.clear()
+        # Sorted entries, files without line numbers, the date kept: a change to the
+        # code moves nothing in the catalog, so two branches' catalogs merge cleanly.
+        catalog.creation_date = created
     else:
         catalog = Catalog(locale=TARGET_LOCALE, project="gongfang-live", charset="utf-8")
         catalog.update(template, no_fuzzy_matching=True)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("wb") as handle:
-        write_po(handle, catalog, width=0, omit_header=False, sort_output=False)
+        write_po(handle, catalog, width=0, omit_header=False, sort_output=True,
+                 include_lineno=False)
     return catalog
 
 
@@ -102,7 +107,8 @@ def fill(package: str, translations: dict[str, str]) -> int:
             message.flags.discard("fuzzy")
             count += 1
     with path.open("wb") as handle:
-        write_po(handle, catalog, width=0, omit_header=False, sort_output=False)
+        write_po(handle, catalog, width=0, omit_header=False, sort_output=True,
+                 include_lineno=False)
     return count
 
 

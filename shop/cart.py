@@ -48,7 +48,7 @@ class CartLine:
         version = as_written(self.variant, "name")
         if not version:
             return written_message("%(title)s", title=title)
-        return written_message("%(title)s (%(version)s)", title=title, version=version)
+        return written_message(_("%(title)s (%(version)s)"), title=title, version=version)
 
     @property
     def enough_stock(self) -> bool:

@@ -245,8 +245,8 @@ def place_order(*, session: Session, lines: list[WantedLine], contact: Contact,
     currencies = {row.price_currency for row in sellable.values()}
     if len(currencies) != 1:
         raise DomainError(_("These goods cannot be bought together. Buy them separately."))
-    names = {vid: f"{row.title} ({row.name})" if row.name else row.title
-             for vid, row in sellable.items()}
+    names = {vid: _("%(title)s (%(version)s)", title=row.title, version=row.name)
+             if row.name else row.title for vid, row in sellable.items()}
     total = sum(sellable[vid].price_amount * q for vid, q in merged.items())
     if expected_total is not None and expected_total != total:
         raise TotalChanged()

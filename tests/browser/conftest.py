@@ -232,6 +232,8 @@ def _copy_demo_postgres(template: dict, url: str, media_dir: str | Path) -> None
     source, target = template["schema"], _schema_of(url)
     server = os.environ.get("TEST_DATABASE_URL", DEFAULT_POSTGRES)
     with psycopg.connect(server) as connection:
+        # Triggers (the product's search tokens) name tables as the app does, unqualified.
+        connection.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(target)))
         for table in SQLModel.metadata.sorted_tables:
             columns = [sql.Identifier(row[0]) for row in connection.execute(
                 "SELECT column_name FROM information_schema.columns WHERE table_schema = %s "

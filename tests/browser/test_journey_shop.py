@@ -184,7 +184,7 @@ def test_guest_buys_with_the_keyboard_alone(live_server, app, new_page, shots):
     walker.follow("Enter")
 
     expect(page.get_by_role("status")).to_contain_text(
-        "梅花盘扣 十对装 (青花蓝) 已在购物车里（2 件）。")
+        "梅花盘扣 十对装（青花蓝） 已在购物车里（2 件）。")
     walker.tab_to(lambda stop: stop.tag == "a" and stop.text == "去结账")
     walker.follow("Enter")
 
