@@ -348,5 +348,5 @@ def test_checkout_mistakes_show_the_error_pattern_then_go_through(live_server, a
     page.get_by_role("button", name="提交订单").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("订单已提交")
     expect(page.get_by_role("main")).to_contain_text(
-        "送货上门: 浙江省 宁波市 海曙区 中山西路 138 号")
+        "送货上门：浙江省 宁波市 海曙区 中山西路 138 号")
     assert order_of(app, GUEST["email"]).district == "海曙区"
