@@ -33,6 +33,8 @@ def _photo_shows(page, alt: str) -> None:
 
 def _rows_stack(rows) -> None:
     """Each row is full width, under the one before (not two rows side by side)."""
+    # Measured before every stylesheet has arrived, the rows are laid out by half the rules.
+    rows.page.wait_for_load_state("load")
     boxes = [rows.nth(i).bounding_box() for i in range(rows.count())]
     assert len(boxes) > 1
     assert {(round(b["x"]), round(b["width"])) for b in boxes} == {
