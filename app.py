@@ -35,10 +35,6 @@ def create_app(config: dict | None = None) -> Flask:
         settings.update(config)
     app.config.update(settings)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    if app.config["ENVIRONMENT"] == "production":
-        # Behind one proxy: trust its scheme and host so cookies are Secure over HTTPS.
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
-
     db.init_app(app)
     i18n.init_app(app)
     core_forms.init_app(app)
@@ -79,6 +75,13 @@ def create_app(config: dict | None = None) -> Flask:
 
     cli.init_app(app)
     _add_security_headers(app)
+    from catalog import page_cache
+
+    page_cache.install(app)  # cached storefront pages are served before Flask is reached
+    if app.config["ENVIRONMENT"] == "production":
+        # Behind one proxy: trust its scheme and host so cookies are Secure over HTTPS.
+        # Outermost, so the page cache and Flask see the same fixed request.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
 
     if app.config["EMBEDDED_SCHEDULER"]:
         from core.scheduler import start_embedded

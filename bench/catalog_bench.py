@@ -159,6 +159,9 @@ def http_benchmark(seconds: int, count: int, workdir: Path) -> dict:
     search, product = "/products?q=%E7%9B%98%E6%89%A3", f"/products/{slugs[1]}"
     bare_process, bare = _serve("bench.bare_app:app", env)
     app_process, base = _serve("app:app", env)
+    # The same app with its page cache off: what a page costs when it is rendered (a
+    # visitor the cache does not serve, or the first visit in five seconds).
+    uncached_process, uncached = _serve("app:app", {**env, "CATALOG_PAGE_CACHE_SECONDS": "0"})
     try:
         # A first visit carries no cookie. Every later one carries the session that
         # the first buy box started (it holds that visitor's CSRF token): "returning".
@@ -169,16 +172,19 @@ def http_benchmark(seconds: int, count: int, workdir: Path) -> dict:
                 ("catalogue search /products?q=盘扣", search, False),
                 ("product page", product, False),
                 ("catalogue search, returning visitor", search, True),
-                ("product page, returning visitor", product, True)]:
-            subprocess.run(["curl", "-sf", "-o", "/dev/null", base + path], check=True)
-            result = wrk(base + path, seconds, cookie if returning else None)
+                ("product page, returning visitor", product, True),
+                ("catalogue /products, rendered every time (cache off)", "/products", None),
+                ("product page, rendered every time (cache off)", product, None)]:
+            server = uncached if returning is None else base
+            subprocess.run(["curl", "-sf", "-o", "/dev/null", server + path], check=True)
+            result = wrk(server + path, seconds, cookie if returning else None)
             bare_runs.append(wrk(bare + "/", seconds)["rps"])
             yardstick = (bare_runs[-2] + bare_runs[-1]) / 2
             result["bare_rps_around"] = bare_runs[-2:]
             result["share_of_bare"] = f"{100 * result['rps'] / yardstick:.0f}%"
             results[label] = result
     finally:
-        for process in (bare_process, app_process):
+        for process in (bare_process, app_process, uncached_process):
             process.terminate()
             process.wait(timeout=30)
     results["bare Flask route rps, each run"] = bare_runs
@@ -196,6 +202,8 @@ def _cpu_per_request(url: str, search: str, product: str, requests: int = 1000) 
 
     app = create_app({"DATABASE_URL": url, "SECRET_KEY": "b" * 40,
                       "CATALOG_PAGE_CACHE_SECONDS": 600})
+    uncached = create_app({"DATABASE_URL": url, "SECRET_KEY": "b" * 40,
+                           "CATALOG_PAGE_CACHE_SECONDS": 0})
     first = app.test_client()
     first.get(product)
     cookie = first.get_cookie("session").value
@@ -205,7 +213,8 @@ def _cpu_per_request(url: str, search: str, product: str, requests: int = 1000) 
             ("catalogue /products", app, "/products", False),
             ("catalogue search", app, search, False), ("product page", app, product, False),
             ("catalogue search, returning visitor", app, search, True),
-            ("product page, returning visitor", app, product, True)]:
+            ("product page, returning visitor", app, product, True),
+            ("product page, rendered every time (cache off)", uncached, product, False)]:
         headers = {"Cookie": f"session={cookie}"} if returning else {}
         client = served.test_client(use_cookies=False)
         client.get(path, headers=headers)  # fills the page cache
@@ -213,7 +222,8 @@ def _cpu_per_request(url: str, search: str, product: str, requests: int = 1000) 
         for _ in range(requests):
             client.get(path, headers=headers)
         costs[label] = round((time.process_time() - started) / requests * 1e6)
-    app.extensions["database"].engine.dispose()
+    for served in (app, uncached):
+        served.extensions["database"].engine.dispose()
     return {label: f"{us} us ({100 * costs['bare Flask route'] / us:.0f}% of bare's rate)"
             for label, us in costs.items()}
 

@@ -55,6 +55,8 @@ KNOWN_SETTINGS = {
         Setting("OFFLINE_HOLD_HOURS", "hours an order paid at pick-up or by bank transfer "
                 "keeps its stock while it waits for the money"),
         Setting("BASE_URL", "public address used in mails and calendar feeds"),
+        Setting("CATALOG_PAGE_CACHE_SECONDS", "seconds a storefront page is kept for "
+                "visitors who are not signed in; 0 turns the cache off"),
     ]
 }
 
@@ -162,6 +164,10 @@ def load_config(environ: dict[str, str] | None = None) -> dict[str, object]:
                                          env.get("OFFLINE_HOLD_HOURS", "72"),
                                          minimum=1, maximum=30 * 24),
         "BASE_URL": (env.get("BASE_URL") or "http://127.0.0.1:5000").rstrip("/"),
+        # Unset, the cache keeps pages 5 s, and none in tests (catalog/page_cache.py).
+        **({"CATALOG_PAGE_CACHE_SECONDS": _parse_int(
+            "CATALOG_PAGE_CACHE_SECONDS", env["CATALOG_PAGE_CACHE_SECONDS"], minimum=0,
+            maximum=3600)} if env.get("CATALOG_PAGE_CACHE_SECONDS") else {}),
         "STRIPE_API_BASE": env.get("STRIPE_API_BASE") or None,
         "STRIPE_JS_URL": env.get("STRIPE_JS_URL", "https://js.stripe.com/v3/"),
         **stripe_keys,

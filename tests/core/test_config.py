@@ -25,6 +25,8 @@ def env(tmp_path):
     ("REDIS_URL", "http://127.0.0.1:6379/0"),
     ("DEFAULT_LOCALE", "fr"),
     ("HOLD_MINUTES", "0"),
+    ("CATALOG_PAGE_CACHE_SECONDS", "-1"),
+    ("CATALOG_PAGE_CACHE_SECONDS", "five"),
     ("EMBEDDED_SCHEDULER", "maybe"),
     ("SMTP_STARTTLS", "sometimes"),
 ])
@@ -126,3 +128,9 @@ def test_create_app_normalises_an_override_url(tmp_path):
                               "SECRET_KEY": STRONG, "INSTANCE_DIR": str(tmp_path)})
     assert application.config["DATABASE_URL"] == "postgresql+psycopg://u@127.0.0.1:1/none"
     application.extensions["database"].engine.dispose()
+
+
+def test_the_page_cache_can_be_turned_off(env):
+    assert "CATALOG_PAGE_CACHE_SECONDS" not in load_config(env)  # 5 s, or none in tests
+    env["CATALOG_PAGE_CACHE_SECONDS"] = "0"
+    assert load_config(env)["CATALOG_PAGE_CACHE_SECONDS"] == 0
