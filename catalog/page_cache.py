@@ -121,7 +121,7 @@ class PageCacheFront:
         if not seconds or environ.get("REQUEST_METHOD") != "GET":
             return self.wsgi_app(environ, start_response)
         cookies = parse_cookie(environ)
-        if "remember_token" in cookies:
+        if self.app.config.get("REMEMBER_COOKIE_NAME", "remember_token") in cookies:
             return self.wsgi_app(environ, start_response)
         key = self._key(environ, cookies)
         now = time.monotonic()
