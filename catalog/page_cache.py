@@ -17,8 +17,11 @@ cache gets a token of their own (and the session cookie that goes with it) put b
 in. Serving one visitor's token to the next would make their "add to cart" fail.
 A visitor who has seen one buy box carries that session from then on, holding the
 token and nothing else: they are served from the cache too, with their own token.
-Stock left may be up to that many seconds old on the page; the checkout decides stock
-in the database, never from the page.
+When a page goes out of date, the next request renders it again while the others are
+still served the old one (for at most one more period), so a crowd on a popular page
+does not render it a hundred times at once. Stock left may be up to twice that many
+seconds old on the page; the checkout decides stock in the database, never from the
+page.
 
 Pages are served from the cache by `PageCacheFront`, a WSGI layer in front of Flask
 (`install`), before any request context, hook or session is made: a cached page costs
@@ -57,12 +60,16 @@ STORE = "gongfang.page_cache.store"
 _NOT_STORED = {"content-length", "set-cookie", "x-page-cache"}
 _lock = threading.Lock()
 _pages: OrderedDict[tuple, tuple[float, bytes, tuple]] = OrderedDict()
+# Pages out of date that one request is rendering again; meanwhile the others are
+# served the old page for up to one more period (not a crowd of renders at once).
+_refreshing: set[tuple] = set()
 
 
 def clear() -> None:
     """Forget every cached page of this process (after a catalog write)."""
     with _lock:
         _pages.clear()
+        _refreshing.clear()
 
 
 def install(app: Flask) -> None:
@@ -125,18 +132,30 @@ class PageCacheFront:
             return self.wsgi_app(environ, start_response)
         key = self._key(environ, cookies)
         now = time.monotonic()
+        refreshing = False
         with _lock:
             entry = _pages.get(key)
-            if entry is not None and entry[0] > now:
+            if entry is None:
+                pass
+            elif entry[0] > now or (key in _refreshing and entry[0] + seconds > now):
                 _pages.move_to_end(key)
+            elif key not in _refreshing:
+                _refreshing.add(key)  # this request renders it again
+                refreshing, entry = True, None
             else:
-                entry = None
+                entry = None  # too old even while another request renders it
         if entry is not None:
             served = self._serve(entry, cookies, start_response)
             if served is not None:
                 return served
         environ[KEY] = key
-        return self.wsgi_app(environ, self._storing(environ, key, now + seconds, start_response))
+        try:
+            return self.wsgi_app(environ, self._storing(environ, key, now + seconds,
+                                                        start_response, refreshing))
+        finally:
+            if refreshing:
+                with _lock:
+                    _refreshing.discard(key)
 
     def _key(self, environ, cookies) -> tuple:
         from core.config import SUPPORTED_LOCALES
@@ -153,12 +172,14 @@ class PageCacheFront:
                 environ.get("QUERY_STRING", ""), lang if lang in SUPPORTED_LOCALES else "",
                 zone if is_known_zone(zone) else "")
 
-    def _storing(self, environ, key, until, start_response):
+    def _storing(self, environ, key, until, start_response, refreshing):
         def start(status, headers, exc_info=None):
             body = environ.get(STORE)
             if body is not None and status.startswith("200 "):
                 kept = tuple((k, v) for k, v in headers if k.lower() not in _NOT_STORED)
                 with _lock:
+                    if refreshing:
+                        _refreshing.discard(key)
                     _pages[key] = (until, body, kept)
                     _pages.move_to_end(key)
                     while len(_pages) > MAX_ENTRIES:

@@ -186,3 +186,40 @@ def test_each_address_has_a_page_of_its_own(cached, shop):
     assert cached.test_client().get("/products?q=盘扣").data == first.data
     on_other_host = cached.test_client().get("/products?q=盘扣", base_url="http://shop.example")
     assert on_other_host.headers["X-Page-Cache"] == "miss"
+
+
+def test_an_old_page_is_served_while_one_request_renders_it_again(cached, shop):
+    """No crowd of renders when a popular page goes out of date, and never a page
+    older than two periods."""
+    import time
+
+    path = "/products?q=盘扣"
+    assert cached.test_client().get(path).headers["X-Page-Cache"] == "miss"
+    (key, (until, body, headers)), = page_cache._pages.items()
+
+    def age_by(seconds: float) -> None:
+        page_cache._pages[key] = (time.monotonic() - seconds, body, headers)
+
+    age_by(1)  # out of date; another request is rendering it: the old page meanwhile
+    page_cache._refreshing.add(key)
+    assert cached.test_client().get(path).headers["X-Page-Cache"] == "hit"
+    age_by(61)  # older than one more period: not even then
+    assert cached.test_client().get(path).headers["X-Page-Cache"] == "miss"
+    assert page_cache._pages[key][0] > time.monotonic()  # rendered and stored afresh
+
+    age_by(1)  # out of date and nobody rendering it: this request does, and stores it
+    page_cache._refreshing.clear()
+    assert cached.test_client().get(path).headers["X-Page-Cache"] == "miss"
+    assert key not in page_cache._refreshing
+    assert page_cache._pages[key][0] > time.monotonic()
+    assert cached.test_client().get(path).headers["X-Page-Cache"] == "hit"
+
+    # A visitor with a cart who happens to be the one to render it stores nothing, and
+    # leaves the page to the next anonymous visitor to render.
+    with cached.test_client() as shopper:
+        with shopper.session_transaction() as saved:
+            saved["cart"] = {"1": 1}
+        age_by(1)
+        assert "X-Page-Cache" not in shopper.get(path).headers
+    assert key not in page_cache._refreshing
+    assert cached.test_client().get(path).headers["X-Page-Cache"] == "miss"
