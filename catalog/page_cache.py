@@ -135,15 +135,14 @@ class PageCacheFront:
         refreshing = False
         with _lock:
             entry = _pages.get(key)
-            if entry is None:
-                pass
-            elif entry[0] > now or (key in _refreshing and entry[0] + seconds > now):
-                _pages.move_to_end(key)
-            elif key not in _refreshing:
-                _refreshing.add(key)  # this request renders it again
-                refreshing, entry = True, None
-            else:
-                entry = None  # too old even while another request renders it
+            if entry is not None:
+                if entry[0] > now or (key in _refreshing and entry[0] + seconds > now):
+                    _pages.move_to_end(key)  # fresh, or old while another renders it
+                else:
+                    if key not in _refreshing:
+                        _refreshing.add(key)  # this request renders it again
+                        refreshing = True
+                    entry = None
         if entry is not None:
             served = self._serve(entry, cookies, start_response)
             if served is not None:

@@ -38,6 +38,13 @@ def _update(session: Session, statement) -> int:
     return session.execute(statement.execution_options(synchronize_session=False)).rowcount
 
 
+def stripe_payment(session: Session, intent_id: str) -> Payment | None:
+    """The payment a Stripe PaymentIntent belongs to, if it is ours."""
+    return session.exec(select(Payment).where(
+        Payment.provider == ProviderName.STRIPE,
+        Payment.provider_reference == intent_id)).first()
+
+
 def mark_paid(*, session: Session, payment: Payment, amount: int, currency: str,
               by_user_id: int | None = None, by_system: str | None = None) -> bool:
     """Record that `payment` succeeded for its full amount; False if it already had."""

@@ -14,7 +14,7 @@ import logging
 
 import stripe
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from shop import payments
 from shop.models import Payment, PaymentEvent, ProviderName
@@ -68,9 +68,7 @@ def _apply(session: Session, event_type: str, obj: dict, reference: str | None) 
         return apply_refund_event(session=session, event_type=event_type, obj=obj)
     if not event_type.startswith("payment_intent.") or reference is None:
         return "ignored"
-    payment = session.exec(select(Payment).where(
-        Payment.provider == ProviderName.STRIPE,
-        Payment.provider_reference == reference)).first()
+    payment = payments.stripe_payment(session, reference)
     if payment is None:
         return "unknown payment intent"
     if event_type == "payment_intent.succeeded":

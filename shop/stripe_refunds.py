@@ -22,7 +22,7 @@ from flask import current_app
 from sqlmodel import Session, select
 
 from shop import payments, refunds
-from shop.models import Order, Payment, PaymentRecordStatus, ProviderName, Refund
+from shop.models import Order, Payment, PaymentRecordStatus, Refund
 from shop.providers import StripeProvider
 
 logger = logging.getLogger(__name__)
@@ -43,9 +43,7 @@ def apply_refund_event(*, session: Session, event_type: str, obj: dict) -> str:
     intent_id = obj.get("payment_intent")
     if not isinstance(intent_id, str):
         return "no payment intent"
-    payment = session.exec(select(Payment).where(
-        Payment.provider == ProviderName.STRIPE,
-        Payment.provider_reference == intent_id)).first()
+    payment = payments.stripe_payment(session, intent_id)
     if payment is None:
         return "unknown payment intent"
     # Wait for any refund of this order still being made by the app (it holds the

@@ -6,9 +6,6 @@ Every test runs on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
 import time
 
 import pytest
@@ -29,7 +26,7 @@ from shop.models import (
 )
 from tests.factories import make_user
 from tests.shop.conftest import WEBHOOK_SECRET, wait_for
-from tests.shop.helpers import make_shop, payment_of, place, reload, stock_of
+from tests.shop.helpers import make_shop, payment_of, place, reload, signed_event, stock_of
 
 
 def _client(localstripe):
@@ -136,12 +133,7 @@ def test_card_refunds_never_exceed_what_was_paid(
 
 
 def _signed(payload: dict, *, secret=WEBHOOK_SECRET, timestamp=None):
-    body = json.dumps(payload).encode()
-    timestamp = int(time.time()) if timestamp is None else timestamp
-    signature = hmac.new(secret.encode(), f"{timestamp}.".encode() + body,
-                         hashlib.sha256).hexdigest()
-    return body, {"Stripe-Signature": f"t={timestamp},v1={signature}",
-                  "Content-Type": "application/json"}
+    return signed_event(payload, secret=secret, timestamp=timestamp)
 
 
 def _event(event_id, event_type, reference, amount=6000, currency="cny"):
