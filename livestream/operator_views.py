@@ -169,18 +169,20 @@ def _slot_form() -> SlotForm:
 def _slot_times(form: SlotForm, live: LiveSession):
     """The slot form's times on the session's day in the viewer's zone, as UTC.
 
-    When the session passes midnight there, a time before its start is on the next day.
+    When the session passes midnight there, a time before its start is on the next day;
+    a slot whose end is before its start (23:30 to 00:15) ends on the day after it starts,
+    as it does on the session form.
     """
     zone = viewer_zone()
     local_start = live.planned_start.astimezone(zone)
     crosses = live.planned_end.astimezone(zone).date() != local_start.date()
-    times = []
-    for field in (form.starts_at, form.ends_at):
-        day = local_start.date()
-        if crosses and field.data < local_start.time().replace(tzinfo=None):
-            day += timedelta(days=1)
-        times.append(read_time(field, day, zone))
-    return times
+    start_day = local_start.date()
+    if crosses and form.starts_at.data < local_start.time().replace(tzinfo=None):
+        start_day += timedelta(days=1)
+    end_day = start_day
+    if form.ends_at.data < form.starts_at.data:
+        end_day += timedelta(days=1)
+    return read_time(form.starts_at, start_day, zone), read_time(form.ends_at, end_day, zone)
 
 
 @bp.route("/<int:session_id>", methods=["GET", "POST"])

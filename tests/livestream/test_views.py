@@ -1,6 +1,6 @@
 """Pages, forms and the JSON API through the test client, on both databases."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -144,7 +144,7 @@ def test_operator_plans_a_weekly_series(client, db_session):
         assert session.exec(select(func.count()).select_from(LiveSessionSlot).where(
             LiveSessionSlot.role == HostRole.VOICE_INTERPRETER)).one() == 6
     plan = client.get("/operator/live/", query_string={
-        "week": (utcnow() + timedelta(days=3)).date().isoformat()}).get_data(as_text=True)
+        "week": _form(presenter.id)["start_date"]}).get_data(as_text=True)
     assert "周五盘扣" in plan and "plan-card-gap" in plan  # the open team stands out
 
 
@@ -352,6 +352,49 @@ def test_a_slot_outside_its_session_is_explained_and_not_added(client, db_sessio
     assert '<a href="#slot-starts_at">' in html  # the summary links to the field
     with db_session(write=False) as session:
         assert session.exec(select(func.count()).select_from(LiveSessionSlot)).one() == before
+
+
+def _late_session(db_session):
+    """A published session from 22:00 to 01:00 in Shanghai, two days from now."""
+    day = (utcnow() + timedelta(days=2)).astimezone(SHANGHAI).date()
+    start = datetime.combine(day, time(22), tzinfo=SHANGHAI).astimezone(UTC)
+    with db_session() as session:
+        live = plan_session(session, presenter=make_deaf_presenter(session), start=start,
+                            minutes=180)
+        lifecycle.publish(session=session, live=live)
+        return live
+
+
+def test_a_slot_over_midnight_ends_on_the_next_day(client, db_session):
+    live = _late_session(db_session)
+    _operator(client, db_session)
+    response = client.post(f"/operator/live/{live.id}", data={
+        "slot-role": "captioner", "slot-min_level": "0",
+        "slot-starts_at": "23:30", "slot-ends_at": "00:30"})
+    assert response.status_code == 303
+    with db_session(write=False) as session:
+        captioner = session.exec(select(LiveSessionSlot).where(
+            LiveSessionSlot.session_id == live.id,
+            LiveSessionSlot.role == HostRole.CAPTIONER)).one()
+    assert captioner.starts_at == live.planned_start + timedelta(minutes=90)
+    assert captioner.ends_at == live.planned_start + timedelta(minutes=150)
+
+
+@pytest.mark.parametrize("starts, ends", [("21:30", "23:00"), ("00:30", "01:30"),
+                                          ("23:30", "01:30")])
+def test_a_slot_past_either_end_of_a_late_session_is_refused(client, db_session, starts, ends):
+    live = _late_session(db_session)
+    client.set_cookie("lang", "en")
+    _operator(client, db_session)
+    response = client.post(f"/operator/live/{live.id}", data={
+        "slot-role": "captioner", "slot-min_level": "0",
+        "slot-starts_at": starts, "slot-ends_at": ends})
+    assert response.status_code == 400
+    assert "within the session" in response.get_data(as_text=True)
+    with db_session(write=False) as session:
+        assert session.exec(select(LiveSessionSlot).where(
+            LiveSessionSlot.session_id == live.id,
+            LiveSessionSlot.role == HostRole.CAPTIONER)).first() is None
 
 
 def test_hosts_see_only_open_slots_they_qualify_for(client, db_session, published):

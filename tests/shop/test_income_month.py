@@ -3,7 +3,7 @@ where, shows the photo, the hold and the payout; the impact report counts it all
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import pytest
 from babel.dates import format_date
@@ -36,9 +36,13 @@ def month(app, db_session):
         session.add(ProductImage(product_id=shop["product"].id, content_hash=HASH,
                                  width=640, height=640, rendition_widths="320,640",
                                  alt="红色盘扣"))
+        # Within this month where the report is read, even in its first hour.
+        now = utcnow()
+        month_start = now.astimezone(local_zone()).replace(
+            day=1, hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
         stream = LiveSession(slug="friday-sign", title="周五手语直播",
-                             planned_start=utcnow() - timedelta(hours=1),
-                             planned_end=utcnow(), status=SessionStatus.ENDED)
+                             planned_start=max(now - timedelta(hours=1), month_start),
+                             planned_end=now, status=SessionStatus.ENDED)
         session.add(stream)
         point = create_sales_point(session=session, slug="gulou", name="鼓楼站小黄车",
                                    district="海曙区")
