@@ -87,6 +87,27 @@ def read_time(field, day: date, zone: ZoneInfo) -> datetime | None:
         return None
 
 
+def read_span(start_field, end_field, day: date, zone: ZoneInfo, *,
+              longest: timedelta) -> tuple[datetime, datetime] | None:
+    """Two times typed for `day` in `zone`, as UTC start and end.
+
+    An end at or before the start passes midnight when that keeps the span within
+    `longest` ("23:30 to 00:30"); otherwise it stays a mistake that the service explains
+    (the end must be after the start). None when a time does not exist that day.
+    """
+    start = read_time(start_field, day, zone)
+    end = read_time(end_field, day, zone)
+    if start is None or end is None:
+        return None
+    if end <= start:
+        next_day = read_time(end_field, day + timedelta(days=1), zone)
+        if next_day is None:
+            return None
+        if next_day - start <= longest:
+            end = next_day
+    return start, end
+
+
 class SessionForm(Form):
     title = StringField(_l("Title"), validators=[
         DataRequired(_l("Enter a title")),
@@ -130,20 +151,8 @@ class SessionForm(Form):
         return valid and self._times is not None
 
     def _read_times(self) -> tuple[datetime, datetime] | None:
-        zone, day = viewer_zone(), self.start_date.data
-        start = read_time(self.start_time, day, zone)
-        end = read_time(self.end_time, day, zone)
-        if start is None or end is None:
-            return None
-        if end <= start:
-            # "23:30 to 00:30" passes midnight; "19:00 to 18:00" stays a mistake that the
-            # service explains (the end must be after the start).
-            next_day = read_time(self.end_time, day + timedelta(days=1), zone)
-            if next_day is None:
-                return None
-            if next_day - start <= timedelta(hours=MAX_SESSION_HOURS):
-                end = next_day
-        return start, end
+        return read_span(self.start_time, self.end_time, self.start_date.data, viewer_zone(),
+                         longest=timedelta(hours=MAX_SESSION_HOURS))
 
     def times(self) -> tuple[datetime, datetime]:
         """Start and end in UTC, read in the viewer's zone (after `validate`)."""

@@ -19,7 +19,7 @@ from core.forms import form_view, written_choices
 from core.timezones import viewer_zone
 from core.written import written_message
 from livestream import editing, lifecycle, queries, services, slots
-from livestream.forms import AssignForm, SessionForm, SlotForm, read_time
+from livestream.forms import AssignForm, SessionForm, SlotForm, read_span
 from livestream.models import LiveSession, LiveSessionProduct, LiveSessionSlot, RepeatFrequency
 
 bp = Blueprint("operator", __name__, url_prefix="/operator/live")
@@ -169,20 +169,17 @@ def _slot_form() -> SlotForm:
 def _slot_times(form: SlotForm, live: LiveSession):
     """The slot form's times on the session's day in the viewer's zone, as UTC.
 
-    When the session passes midnight there, a time before its start is on the next day;
-    a slot whose end is before its start (23:30 to 00:15) ends on the day after it starts,
-    as it does on the session form.
+    When the session passes midnight there, a start before the session's is on the next
+    day; a slot may pass midnight itself ("23:30 to 00:15"), as on the session form.
     """
     zone = viewer_zone()
     local_start = live.planned_start.astimezone(zone)
-    crosses = live.planned_end.astimezone(zone).date() != local_start.date()
-    start_day = local_start.date()
-    if crosses and form.starts_at.data < local_start.time().replace(tzinfo=None):
-        start_day += timedelta(days=1)
-    end_day = start_day
-    if form.ends_at.data < form.starts_at.data:
-        end_day += timedelta(days=1)
-    return read_time(form.starts_at, start_day, zone), read_time(form.ends_at, end_day, zone)
+    day = local_start.date()
+    if (live.planned_end.astimezone(zone).date() != day
+            and form.starts_at.data < local_start.time().replace(tzinfo=None)):
+        day += timedelta(days=1)
+    return read_span(form.starts_at, form.ends_at, day, zone,
+                     longest=live.planned_end - live.planned_start) or (None, None)
 
 
 @bp.route("/<int:session_id>", methods=["GET", "POST"])

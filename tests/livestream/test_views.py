@@ -397,6 +397,18 @@ def test_a_slot_past_either_end_of_a_late_session_is_refused(client, db_session,
             LiveSessionSlot.role == HostRole.CAPTIONER)).first() is None
 
 
+def test_a_slot_ending_long_before_it_starts_is_a_mistake_not_the_next_day(
+        client, db_session):
+    live = _late_session(db_session)
+    client.set_cookie("lang", "en")
+    _operator(client, db_session)
+    response = client.post(f"/operator/live/{live.id}", data={
+        "slot-role": "captioner", "slot-min_level": "0",
+        "slot-starts_at": "23:00", "slot-ends_at": "22:30"})
+    assert response.status_code == 400
+    assert "End time must be after the start time" in response.get_data(as_text=True)
+
+
 def test_hosts_see_only_open_slots_they_qualify_for(client, db_session, published):
     with db_session() as session:
         wrong_way = make_interpreter(session, role=HostRole.SIGN_INTERPRETER)
