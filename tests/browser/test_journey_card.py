@@ -38,11 +38,15 @@ def _events(app, order_number):
     from shop.models import Order, Payment, PaymentEvent
 
     with app.app_context(), db.transaction(write=False) as session:
-        order = session.exec(select(Order).where(Order.number == order_number)).one()
-        reference = session.exec(select(Payment.provider_reference).where(
-            Payment.order_id == order.id)).one()
+        reference = session.exec(select(Payment.provider_reference)
+                                 .join(Order, Order.id == Payment.order_id)
+                                 .where(Order.number == order_number)).one()
         events = session.exec(select(PaymentEvent).where(
             PaymentEvent.object_reference == reference)).all()
+        # The order last: a webhook commits its event and the order's new state together,
+        # and on PostgreSQL each statement sees what was committed before it began. Read
+        # first, the order could predate the events read after it.
+        order = session.exec(select(Order).where(Order.number == order_number)).one()
         return order, [(e.event_type, e.outcome) for e in events]
 
 
