@@ -82,13 +82,20 @@ def make_engine(url: str) -> Engine:
     """An engine with the settings each database needs for safe concurrent writes."""
     if url.startswith("sqlite"):
         return _sqlite_engine(url)
-    return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    # The connection used last is handed out first, so a quiet spell lets the others
+    # go idle and the busy ones keep their server's caches warm.
+    return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20,
+                            pool_use_lifo=True)
 
 
 def _sqlite_engine(url: str) -> Engine:
     # Pooled connections: opening one and setting its pragmas cost more than a small
     # query, on every request.
-    pool = {} if ":memory:" in url else {"pool_size": 10, "max_overflow": 20}
+    # The connection used last is handed out first: SQLite drops a connection's page
+    # cache whenever another connection has written since it last read, so rotating
+    # through the pool (the default) reloaded every page on every request.
+    pool = {} if ":memory:" in url else {"pool_size": 10, "max_overflow": 20,
+                                         "pool_use_lifo": True}
     engine = sa.create_engine(url, connect_args={"timeout": WRITE_LOCK_SECONDS,
                                                  "check_same_thread": False}, **pool)
     # SQLite has one write lock per database. Threads of this process queue for it
@@ -96,6 +103,8 @@ def _sqlite_engine(url: str) -> Engine:
     # they would poll it, sleeping up to 100 ms between tries while it stands free.
     # Other processes (the scheduler) still meet SQLite's own busy timeout.
     writers = threading.Lock()
+    if ":memory:" not in url:  # one connection, one thread: nothing to queue for
+        writers = _SQLITE_WRITERS.setdefault(engine.url.database, writers)
 
     @event.listens_for(engine, "connect")
     def _sqlite_on_connect(dbapi_connection, _record):
@@ -110,22 +119,7 @@ def _sqlite_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _sqlite_on_begin(connection):
-        kind = _sqlite_begin.get()
-        connection.info["write_transaction"] = kind == "BEGIN IMMEDIATE"
-        if kind == "BEGIN IMMEDIATE" and ":memory:" not in url:
-            if not writers.acquire(timeout=WRITE_LOCK_SECONDS):
-                raise sa.exc.OperationalError(kind, None, Exception("database is locked"))
-            connection.info["holds_write_lock"] = True
-        try:
-            connection.exec_driver_sql(kind)
-        except BaseException:
-            _let_go(connection.info)
-            raise
-
-    def _let_go(info) -> None:
-        info.pop("write_transaction", None)
-        if info.pop("holds_write_lock", False):
-            writers.release()
+        _begin_sqlite(connection, _sqlite_begin.get())
 
     @event.listens_for(engine, "commit")
     def _sqlite_on_commit(connection):
@@ -134,20 +128,54 @@ def _sqlite_engine(url: str) -> Engine:
         try:
             connection.connection.dbapi_connection.commit()
         finally:
-            _let_go(connection.info)
+            _let_go(connection)
 
     @event.listens_for(engine, "rollback")
     def _sqlite_on_rollback(connection):
         try:
             connection.connection.dbapi_connection.rollback()
         finally:
-            _let_go(connection.info)
+            _let_go(connection)
 
     @event.listens_for(engine, "checkin")
     def _sqlite_on_checkin(_dbapi_connection, record):
-        _let_go(record.info)  # a connection given back mid-transaction (an error)
+        # A connection given back mid-transaction (an error).
+        record.info.pop("write_transaction", None)
+        if record.info.pop("holds_write_lock", False):
+            writers.release()
 
     return engine
+
+
+# This process's lock on each SQLite file's one writer (see _sqlite_engine), by the
+# file's path: every engine on the file shares it, as they share SQLite's own lock.
+_SQLITE_WRITERS: dict[str, threading.Lock] = {}
+
+
+def _begin_sqlite(connection, kind: str) -> None:
+    """Begin a transaction on a SQLite connection; BEGIN IMMEDIATE first queues for
+    the write lock on this process's lock."""
+    info = connection.info
+    info["write_transaction"] = kind == "BEGIN IMMEDIATE"
+    writers = _SQLITE_WRITERS.get(connection.engine.url.database)
+    if kind == "BEGIN IMMEDIATE" and writers is not None:
+        if not writers.acquire(timeout=WRITE_LOCK_SECONDS):
+            info.pop("write_transaction", None)
+            raise sa.exc.OperationalError(kind, None, Exception("database is locked"))
+        info["holds_write_lock"] = True
+    try:
+        connection.exec_driver_sql(kind)
+    except BaseException:
+        _let_go(connection)
+        raise
+
+
+def _let_go(connection) -> None:
+    """The transaction on this SQLite connection ended: let the next writer in."""
+    info = connection.info
+    info.pop("write_transaction", None)
+    if info.pop("holds_write_lock", False):
+        _SQLITE_WRITERS[connection.engine.url.database].release()
 
 
 class AppDatabase:
@@ -180,7 +208,9 @@ class Database:
             session = g.pop("db_session", None)
             if session is not None:
                 try:
-                    if response.status_code < 400:
+                    if not session.in_transaction():
+                        pass  # committed already (the checkout), or never used
+                    elif response.status_code < 400:
                         session.commit()
                     else:
                         session.rollback()
@@ -238,19 +268,30 @@ def take_write_lock(session: Session) -> None:
     """Make sure the session's transaction may write, taking SQLite's write lock now.
 
     A request that began without the lock (`no_write_lock`) reads first; this ends its
-    read-only transaction and the next statement begins one with BEGIN IMMEDIATE. What
-    was read may have changed by then: the writes that follow must guard what they rely
-    on (unique keys, conditional updates, constraints). PostgreSQL locks rows as they
-    are written, so there is nothing to do.
+    read on the same connection and begins writing with BEGIN IMMEDIATE, still inside
+    the session's one transaction. What was read may have changed by then: the writes
+    that follow must guard what they rely on (unique keys, conditional updates,
+    constraints). PostgreSQL locks rows as they are written, so there is nothing to do.
     """
     if session.get_bind().dialect.name != "sqlite":
         return
     if session.in_transaction() and session.connection().info.get("write_transaction"):
         return
-    session.commit()  # nothing was written: this only ends the read
-    token = _sqlite_begin.set("BEGIN IMMEDIATE")
     if has_request_context() and "_sqlite_begin_token" not in g:
-        g._sqlite_begin_token = token
+        # Any later transaction of this request writes too; reset at its teardown.
+        g._sqlite_begin_token = _sqlite_begin.set("BEGIN IMMEDIATE")
+    if not session.in_transaction():
+        token = _sqlite_begin.set("BEGIN IMMEDIATE")
+        try:
+            session.connection()  # begins it now, holding the lock
+        finally:
+            _sqlite_begin.reset(token)
+        return
+    connection = session.connection()
+    # Ending the read through the session (commit, then a new transaction) gave the
+    # connection back to the pool and took it again: a fifth of a checkout's time.
+    connection.connection.dbapi_connection.commit()  # nothing was written: ends the read
+    _begin_sqlite(connection, "BEGIN IMMEDIATE")
 
 
 class CommitRefused(Exception):
@@ -314,19 +355,54 @@ def _compiled(statement, dialect):
     return statement.compile(dialect=dialect)
 
 
-def insert_now(session: Session, row: SQLModel) -> SQLModel:
-    """Insert a new object now with one prepared statement and keep it in the session
-    as if it had been loaded (its id set). For the checkout's hot path: a flush of one
-    object through the unit of work costs several times as much."""
-    table = type(row).__table__
+def insert_now(session: Session, model: type[SQLModel], **values) -> SQLModel:
+    """Insert a new `model` row now with one prepared statement and return it as an
+    object the session holds as if it had been loaded (its id set).
+
+    For the checkout's hot path: a flush through the unit of work costs several times
+    as much, and so does building the object first (each attribute set passes through
+    the ORM's and pydantic's bookkeeping). The model's own defaults fill what is not
+    given, as its constructor would; nothing is validated beyond that, so callers pass
+    values of the right type (the database's constraints still hold).
+    """
+    table, key, defaults = _insert_plan(model)
+    unknown = values.keys() - defaults.keys()
+    if unknown:
+        raise TypeError(f"{model.__name__} has no column {sorted(unknown)}")
+    row = {name: values[name] if name in values else default()
+           for name, default in defaults.items()}
+    row[key] = session.connection().execute(_insert_returning(table), row).scalar_one()
+    instance = model.__mapper__.class_manager.new_instance()
+    instance.__dict__.update(row)
+    make_transient_to_detached(instance)
+    session.add(instance)
+    return instance
+
+
+@lru_cache(maxsize=32)
+def _insert_plan(model: type[SQLModel]):
+    """The model's table, its key's name, and a default maker for every other column
+    (raising TypeError for a required one not given)."""
+    table = model.__table__
     (key,) = table.primary_key.columns
-    values = {column.name: getattr(row, column.key) for column in table.columns
-              if column is not key}
-    setattr(row, key.key, session.connection().execute(_insert_returning(table),
-                                                       values).scalar_one())
-    make_transient_to_detached(row)
-    session.add(row)
-    return row
+    defaults = {}
+    for column in table.columns:
+        if column is key:
+            continue
+        field = model.model_fields[column.key]
+        if field.default_factory is not None:
+            defaults[column.key] = field.default_factory
+        elif field.is_required():
+            defaults[column.key] = _required(model.__name__, column.key)
+        else:
+            defaults[column.key] = (lambda value: lambda: value)(field.default)
+    return table, key.key, defaults
+
+
+def _required(model_name: str, name: str):
+    def missing():
+        raise TypeError(f"{model_name}.{name} is required")
+    return missing
 
 
 @lru_cache(maxsize=32)

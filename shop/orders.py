@@ -260,15 +260,14 @@ def place_order(*, session: Session, lines: list[WantedLine], contact: Contact,
     # constraint. A price changed meanwhile is the one the buyer saw and agreed to.
     take_write_lock(session)
     now = utcnow()
-    order = Order(
-        number=new_order_number(), public_token=secrets.token_urlsafe(24), user_id=user_id,
-        locale=locale, contact_name=contact.name, email=contact.email, phone=contact.phone,
-        delivery_method=delivery.method, province=delivery.province, city=delivery.city,
-        district=delivery.district, street=delivery.street,
+    order = insert_now(
+        session, Order, number=new_order_number(), public_token=secrets.token_urlsafe(24),
+        user_id=user_id, locale=locale, contact_name=contact.name, email=contact.email,
+        phone=contact.phone, delivery_method=delivery.method, province=delivery.province,
+        city=delivery.city, district=delivery.district, street=delivery.street,
         pickup_point=delivery.pickup_point, pickup_point_name=delivery.pickup_point_name,
         payment_provider=provider, total_amount=total, currency=currencies.pop(),
         hold_expires_at=now + timedelta(minutes=hold_minutes), created_at=now)
-    insert_now(session, order)
     already = _claim_key(session, idempotency_key, order)
     if already is not None:
         return already, False

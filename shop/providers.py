@@ -42,8 +42,8 @@ class OfflineProvider:
     name = ProviderName.OFFLINE
 
     def start(self, *, session: Session, order: Order) -> Payment:
-        return insert_now(session, Payment(order_id=order.id, provider=self.name,
-                                           amount=order.total_amount, currency=order.currency))
+        return insert_now(session, Payment, order_id=order.id, provider=self.name,
+                          amount=order.total_amount, currency=order.currency)
 
     def refund(self, *, payment: Payment, amount: int, refund_key: str) -> str | None:
         return None  # handed back in cash or by transfer; we record it
@@ -74,9 +74,9 @@ class StripeProvider:
         except stripe.StripeError as exc:
             raise ProviderError(_("Card payments are not available right now. Choose "
                                   "another way to pay or try again later.")) from exc
-        return insert_now(session, Payment(
-            order_id=order.id, provider=self.name, amount=order.total_amount,
-            currency=order.currency, provider_reference=intent.id))
+        return insert_now(session, Payment, order_id=order.id, provider=self.name,
+                          amount=order.total_amount, currency=order.currency,
+                          provider_reference=intent.id)
 
     def retrieve(self, reference: str):
         """The PaymentIntent as Stripe has it now."""

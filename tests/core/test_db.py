@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlmodel import func, select
 
 from accounts.models import User
-from core.db import after_commit, db, get_session
+from core.db import after_commit, db, get_session, insert_now, take_write_lock
 from core.mail import OutboxMail
 
 
@@ -174,6 +174,58 @@ def test_sqlite_write_lock_is_given_back_however_a_transaction_ends(app, db_sess
     other.join(60)
     assert written == [True]
     assert _count(db_session, OutboxMail) == (2 if ending == "commit" else 1)
+
+
+@pytest.mark.parametrize("ending", ["commit", "error"])
+def test_write_lock_taken_after_reading_is_given_back(app, db_session, database_url, ending):
+    """A checkout reads without the lock, then takes it on the same connection: the
+    next writer gets it once that transaction ends, however it ends."""
+    import threading
+
+    if not database_url.startswith("sqlite"):
+        pytest.skip("SQLite's write lock")
+    with pytest.raises(RuntimeError) if ending == "error" else _nothing(), \
+            db_session(write=False) as session:
+        session.exec(select(func.count()).select_from(OutboxMail)).one()
+        take_write_lock(session)
+        assert session.connection().info["holds_write_lock"] is True
+        insert_now(session, OutboxMail, to_address="a@example.cn", subject="s", body_text="b")
+        if ending == "error":
+            raise RuntimeError("the request failed")
+    written = []
+
+    def next_writer():
+        with app.app_context(), db.transaction() as session:
+            session.add(OutboxMail(to_address="b@example.cn", subject="s", body_text="b"))
+        written.append(True)
+
+    other = threading.Thread(target=next_writer)
+    other.start()
+    other.join(60)
+    assert written == [True]
+    assert _count(db_session, OutboxMail) == (2 if ending == "commit" else 1)
+
+
+def test_insert_now_returns_the_row_as_stored_with_the_models_defaults(db_session):
+    with db_session() as session:
+        mail = insert_now(session, OutboxMail, to_address="a@example.cn", subject="s",
+                          body_text="b")
+        assert mail.id is not None and mail in session
+        assert mail.attempts == 0 and mail.sent_at is None
+        assert mail.created_at.tzinfo is not None
+        made = (mail.id, mail.created_at)
+    with db_session(write=False) as session:
+        stored = session.get(OutboxMail, made[0])
+        assert (stored.id, stored.created_at, stored.attempts) == (*made, 0)
+
+
+def test_insert_now_refuses_unknown_or_missing_columns_and_writes_nothing(db_session):
+    with pytest.raises(TypeError, match="no column"), db_session() as session:
+        insert_now(session, OutboxMail, to_address="a@example.cn", subject="s",
+                   body_text="b", colour="red")
+    with pytest.raises(TypeError, match="required"), db_session() as session:
+        insert_now(session, OutboxMail, subject="s", body_text="b")
+    assert _count(db_session, OutboxMail) == 0
 
 
 def _nothing():
