@@ -302,9 +302,46 @@ class CommitRefused(Exception):
         self.constraint = constraint
 
 
+def write_with_commit(session: Session, statement, parameters) -> None:
+    """Queue a write to go to the database with the commit: a plain insert (or other
+    statement) whose result nobody needs, one parameter dict or a list of them.
+
+    `commit_with` sends queued writes before its own statements; on PostgreSQL they all
+    travel in the one pipeline with the COMMIT, so each costs no round trip of its own.
+    Any other commit, and any ORM query or flush of the session before it, runs them
+    first, in order, so the session still reads what it wrote. A rollback drops them.
+    """
+    if not session.in_transaction():
+        session.begin()  # tie them to a transaction, so a rollback drops them
+    session.info.setdefault("with_commit", []).append((statement, parameters))
+
+
+def _write_queued(session: Session) -> None:
+    queued = session.info.pop("with_commit", None)
+    if queued:
+        connection = session.connection()
+        for statement, parameters in queued:
+            connection.execute(statement, parameters)
+
+
+@event.listens_for(Session, "before_commit")
+def _write_queued_before_commit(session):
+    _write_queued(session)
+
+
+@event.listens_for(Session, "before_flush")
+def _write_queued_before_flush(session, _flush_context, _instances):
+    _write_queued(session)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _write_queued_before_query(orm_execute_state):
+    _write_queued(orm_execute_state.session)
+
+
 def commit_with(session: Session, statements: list[tuple]) -> None:
-    """Run `statements` ((statement, parameters) pairs) as the transaction's last work
-    and commit it.
+    """Run the queued writes (`write_with_commit`), then `statements` ((statement,
+    parameters) pairs), as the transaction's last work, and commit it.
 
     On PostgreSQL the statements and the COMMIT go to the server in one pipeline: a row
     they lock (a hot product's stock) is held only for the server's own time, never
@@ -312,6 +349,7 @@ def commit_with(session: Session, statements: list[tuple]) -> None:
     COMMIT. A broken constraint rolls everything back and raises CommitRefused.
     """
     session.flush()
+    statements = session.info.pop("with_commit", []) + list(statements)
     connection = session.connection()
     if connection.dialect.name != "postgresql":
         try:
@@ -325,14 +363,17 @@ def commit_with(session: Session, statements: list[tuple]) -> None:
     import psycopg
 
     raw = connection.connection.driver_connection
-    compiled = [(_compiled(statement, connection.dialect), parameters)
+    prepared = [_for_driver(statement, parameters, connection.dialect)
                 for statement, parameters in statements]
     refused = None
     try:
         with raw.pipeline(), raw.cursor() as cursor:
             try:
-                for query, parameters in compiled:
-                    cursor.execute(query.string, query.construct_params(parameters))
+                for query, parameters in prepared:
+                    if isinstance(parameters, list):
+                        cursor.executemany(query, parameters)
+                    else:
+                        cursor.execute(query, parameters)
                 raw.commit()
             except psycopg.errors.IntegrityError as exc:
                 refused = exc  # caught inside, so the pipeline closes without complaint
@@ -350,9 +391,25 @@ def commit_with(session: Session, statements: list[tuple]) -> None:
     session.commit()  # the server has committed; this ends the session's transaction
 
 
+def _for_driver(statement, parameters, dialect) -> tuple[str, dict | list[dict]]:
+    """The SQL text and the driver's parameters, as SQLAlchemy would send them: compiled
+    for the keys given, each value through its column type's bind processing (UTC
+    times, enum values)."""
+    rows = parameters if isinstance(parameters, list) else [parameters]
+    compiled = _compiled(statement, dialect, tuple(sorted(rows[0])), len(rows) > 1)
+    # SQLAlchemy's own execution reads the same map (DefaultExecutionContext).
+    processors = compiled._bind_processors
+    converted = []
+    for row in rows:
+        values = compiled.construct_params(row)
+        converted.append({key: processors[key](value) if key in processors else value
+                          for key, value in values.items()})
+    return compiled.string, converted if isinstance(parameters, list) else converted[0]
+
+
 @lru_cache(maxsize=64)
-def _compiled(statement, dialect):
-    return statement.compile(dialect=dialect)
+def _compiled(statement, dialect, keys: tuple[str, ...], many: bool):
+    return statement.compile(dialect=dialect, column_keys=list(keys), for_executemany=many)
 
 
 def insert_now(session: Session, model: type[SQLModel], **values) -> SQLModel:
@@ -443,6 +500,7 @@ def _run_after_commit_hooks(session):
 def _forget_after_commit_hooks(session, previous_transaction):
     if previous_transaction.parent is None:
         session.info["after_commit"] = []
+        session.info.pop("with_commit", None)
 
 
 db = Database()

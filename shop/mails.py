@@ -7,7 +7,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlmodel import Session
 
-from core.db import utcnow
+from core.db import utcnow, write_with_commit
 from core.mail import OutboxMail
 from core.money import Money
 from shop.models import Order
@@ -32,7 +32,7 @@ _INSERT_MAIL = OutboxMail.__table__.insert()
 
 
 def queue_order_mail(*, session: Session, to: str, subject: str, body: str) -> None:
-    """Save a message in the outbox, in the order's transaction; the job sends it.
+    """Save a message in the outbox, with the order's commit; the job sends it.
 
     Unlike core.mail.queue_mail there is no send inside the commit: that would take a
     second pool connection (and on SQLite two more write transactions) while the
@@ -40,7 +40,7 @@ def queue_order_mail(*, session: Session, to: str, subject: str, body: str) -> N
     on another's. The `send_outbox` job sends it within half a minute, with retries.
     """
     now = utcnow()
-    session.connection().execute(_INSERT_MAIL, dict(
+    write_with_commit(session, _INSERT_MAIL, dict(
         to_address=to, subject=subject, body_text=body, created_at=now, next_attempt_at=now,
         claimed_until=None, sent_at=None, attempts=0, last_error=None))
 

@@ -30,27 +30,36 @@ CLAIM_KEY = {
     for dialect, insert in (("sqlite", sqlite_insert), ("postgresql", pg_insert))
 }
 
+# With the commit (see place_order): a key another request holds breaks its unique key.
+INSERT_KEY = _key.insert()
+
 _order = Order.__table__
 DROP_UNCLAIMED_ORDER = _order.delete().where(_order.c.id == sa.bindparam("unclaimed_id"))
 
-# What placing needs in one read: the variants on sale with their products and makers'
-# shares (one row per maker, or one without), and the order already placed with this
-# checkout's key if there is one (a retry must find it, even when the stock is gone).
+# What placing needs in one read: the variants on sale with their products, and the
+# order already placed with this checkout's key if there is one (a retry must find
+# it, even when the stock is gone).
 SELLABLE = (
     sa.select(_variant.c.id, _variant.c.name, _variant.c.sku, _variant.c.price_amount,
               _variant.c.price_currency, _variant.c.stock, _product.c.id.label("product_id"),
               _product.c.title, _product.c.workshop_id, _product.c.is_digital,
-              _maker.c.maker_id, _maker.c.share_basis_points,
               ORDER_WITH_KEY.scalar_subquery().label("placed_order_id"))
     .join_from(_variant, _product, _product.c.id == _variant.c.product_id)
-    .outerjoin(_maker, _maker.c.product_id == _product.c.id)
     .where(_variant.c.id.in_(sa.bindparam("variant_ids", expanding=True)),
            _variant.c.is_active.is_(True), _product.c.status == ProductStatus.PUBLISHED)
-    .order_by(_variant.c.id, _maker.c.id)
+    .order_by(_variant.c.id)
 )
 
-INSERT_LINES = _line.insert().returning(_line.c.id, sort_by_parameter_order=True)
-INSERT_LINE_MAKERS = OrderLineMaker.__table__.insert()
+INSERT_LINES = _line.insert()
+# Each new line's makers and their shares, as the product has them when the order is
+# written: one statement that needs no line ids back (so it can travel with the commit).
+_line_maker = OrderLineMaker.__table__
+INSERT_LINE_MAKERS = _line_maker.insert().from_select(
+    ["order_line_id", "maker_id", "share_basis_points"],
+    sa.select(_line.c.id, _maker.c.maker_id, _maker.c.share_basis_points)
+    .join_from(_line, _maker, _maker.c.product_id == _line.c.product_id)
+    .where(_line.c.order_id == sa.bindparam("placed_order_id"))
+    .order_by(_line.c.id, _maker.c.id))
 INSERT_HOLDS = StockHold.__table__.insert()
 
 TAKE_STOCK = (_variant.update().where(_variant.c.id == sa.bindparam("taken_variant"))

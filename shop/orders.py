@@ -21,7 +21,14 @@ from flask_babel import lazy_gettext as _l
 from sqlmodel import Session, select
 
 from catalog.models import Product, ProductStatus, ProductVariant
-from core.db import CommitRefused, commit_with, insert_now, take_write_lock, utcnow
+from core.db import (
+    CommitRefused,
+    commit_with,
+    insert_now,
+    take_write_lock,
+    utcnow,
+    write_with_commit,
+)
 from core.errors import Conflict, DomainError
 from shop import order_statements as sql
 from shop.history import record_change
@@ -34,6 +41,11 @@ from shop.models import (
 
 MAX_LINE_QUANTITY = 99
 STOCK_CONSTRAINT = "ck_variant_stock_not_negative"
+KEY_TABLE = "order_idempotency_key"  # in the name of its key's constraint, both databases
+
+
+class _KeyTaken(Exception):
+    """Another request committed an order with this checkout's key first."""
 KEY_PATTERN = re.compile(r"[A-Za-z0-9_-]{16,64}")
 _NUMBER_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
@@ -181,6 +193,8 @@ def commit_taking_stock(session: Session, wanted: dict[int, int], names: dict[in
     try:
         commit_with(session, statements)
     except CommitRefused as refused:
+        if KEY_TABLE in (refused.constraint or ""):
+            raise _KeyTaken() from None
         if STOCK_CONSTRAINT not in (refused.constraint or ""):
             raise
         left = dict(session.execute(sa.select(ProductVariant.id, ProductVariant.stock)
@@ -201,7 +215,7 @@ def place_order(*, session: Session, lines: list[WantedLine], contact: Contact,
                 commit: bool = False, expected_total: int | None = None) -> tuple[Order, bool]:
     """Write the order, its lines and holds; returns (order, created_now).
 
-    Reads come first: the prices, the makers and a first look at the stock, so a
+    Reads come first: the prices and a first look at the stock, so a
     buyer who is too late is told so without writing anything (on SQLite, without
     queueing for the write lock). Then the writes, few and in bulk, and the stock
     last, just before the commit: on PostgreSQL the variant's row stays locked from
@@ -234,12 +248,6 @@ def place_order(*, session: Session, lines: list[WantedLine], contact: Contact,
         if already is not None:
             return already, False
     sellable = {row.id: row for row in rows}
-    makers: dict[int, list] = {}
-    for row in rows:
-        if row.maker_id is not None:
-            makers.setdefault(row.product_id, [])
-            if (row.maker_id, row.share_basis_points) not in makers[row.product_id]:
-                makers[row.product_id].append((row.maker_id, row.share_basis_points))
     if set(sellable) != set(merged):
         raise NotOnSale()
     currencies = {row.price_currency for row in sellable.values()}
@@ -268,40 +276,45 @@ def place_order(*, session: Session, lines: list[WantedLine], contact: Contact,
         pickup_point=delivery.pickup_point, pickup_point_name=delivery.pickup_point_name,
         payment_provider=provider, total_amount=total, currency=currencies.pop(),
         hold_expires_at=now + timedelta(minutes=hold_minutes), created_at=now)
-    already = _claim_key(session, idempotency_key, order)
-    if already is not None:
+    if commit:
+        # The key goes first with the commit: a request that lost it to another with
+        # the same key (a double click) learns so there, and returns the other's order.
+        write_with_commit(session, sql.INSERT_KEY, {
+            "key": idempotency_key, "created_at": now, "order_id": order.id})
+    elif (already := _claim_key(session, idempotency_key, order)) is not None:
         return already, False
     _write_lines(session, order, [(sellable[vid], merged[vid], sessions.get(vid))
-                                  for vid in sorted(merged)], makers)
+                                  for vid in sorted(merged)])
     record_change(session, order, "order", None, order.status.value, by_user_id=user_id,
-                  by_system=None if user_id else "checkout")
+                  by_system=None if user_id else "checkout", with_commit=True)
     if before_stock is not None:
         before_stock(order)
     if commit:
-        commit_taking_stock(session, merged, names)
+        try:
+            commit_taking_stock(session, merged, names)
+        except _KeyTaken:
+            if (other := order_with_key(session, idempotency_key)) is None:
+                raise Conflict(_("This order is already being placed. Please wait.")) from None
+            return other, False
     else:
         session.flush()
         take_stock(session, merged, names)
     return order, True
 
 
-def _write_lines(session: Session, order: Order, wanted: list, makers: dict) -> None:
-    """The order's lines, their makers' shares and the stock holds: three inserts."""
-    connection = session.connection()
-    line_ids = connection.execute(sql.INSERT_LINES, [dict(
+def _write_lines(session: Session, order: Order, wanted: list) -> None:
+    """The order's lines, their makers' shares and the stock holds: three inserts, sent
+    with the commit (nothing reads them back before it)."""
+    write_with_commit(session, sql.INSERT_LINES, [dict(
         order_id=order.id, product_id=row.product_id, variant_id=row.id,
         workshop_id=row.workshop_id, live_session_id=live_session_id,
         product_name=row.title, variant_name=row.name, sku=row.sku,
         is_digital=row.is_digital, unit_price_amount=row.price_amount,
         currency=row.price_currency, quantity=quantity, refunded_quantity=0,
         line_total_amount=row.price_amount * quantity)
-        for row, quantity, live_session_id in wanted]).scalars().all()
-    shares = [dict(order_line_id=line_id, maker_id=maker_id, share_basis_points=share)
-              for line_id, (row, _q, _s) in zip(line_ids, wanted, strict=True)
-              for maker_id, share in makers.get(row.product_id, [])]
-    if shares:
-        connection.execute(sql.INSERT_LINE_MAKERS, shares)
-    connection.execute(sql.INSERT_HOLDS, [dict(
+        for row, quantity, live_session_id in wanted])
+    write_with_commit(session, sql.INSERT_LINE_MAKERS, {"placed_order_id": order.id})
+    write_with_commit(session, sql.INSERT_HOLDS, [dict(
         order_id=order.id, variant_id=row.id, quantity=quantity, status=HoldStatus.HELD,
         expires_at=order.hold_expires_at, created_at=order.created_at, closed_at=None)
         for row, quantity, _s in wanted])

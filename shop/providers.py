@@ -10,9 +10,9 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlmodel import Session
 
-from core.db import insert_now
+from core.db import utcnow, write_with_commit
 from core.errors import DomainError
-from shop.models import Order, Payment, ProviderName
+from shop.models import Order, Payment, PaymentRecordStatus, ProviderName
 
 logger = logging.getLogger(__name__)
 
@@ -22,8 +22,9 @@ class PaymentProvider(Protocol):
 
     name: ProviderName
 
-    def start(self, *, session: Session, order: Order) -> Payment:
-        """Create the payment record (and the provider's side of it)."""
+    def start(self, *, session: Session, order: Order) -> str | None:
+        """Start the provider's side of paying and record the payment (written with the
+        order's commit); the provider's reference for it, if it has one."""
 
     def refund(self, *, payment: Payment, amount: int, refund_key: str) -> str | None:
         """Return `amount` to the payer; the provider's refund id, or None if recorded."""
@@ -36,14 +37,26 @@ class ProviderError(DomainError):
     code = "provider_error"
 
 
+_INSERT_PAYMENT = Payment.__table__.insert()
+
+
+def _record(session: Session, order: Order, provider: ProviderName, reference: str | None):
+    """The payment record, sent with the order's commit (nothing reads it back first)."""
+    write_with_commit(session, _INSERT_PAYMENT, dict(
+        order_id=order.id, provider=provider, provider_reference=reference,
+        amount=order.total_amount, currency=order.currency,
+        status=PaymentRecordStatus.PENDING, failure_message=None, created_at=utcnow(),
+        succeeded_at=None, confirmed_by_id=None))
+
+
 class OfflineProvider:
     """Pay at pick-up or by bank transfer; an operator confirms the money arrived."""
 
     name = ProviderName.OFFLINE
 
-    def start(self, *, session: Session, order: Order) -> Payment:
-        return insert_now(session, Payment, order_id=order.id, provider=self.name,
-                          amount=order.total_amount, currency=order.currency)
+    def start(self, *, session: Session, order: Order) -> str | None:
+        _record(session, order, self.name, None)
+        return None
 
     def refund(self, *, payment: Payment, amount: int, refund_key: str) -> str | None:
         return None  # handed back in cash or by transfer; we record it
@@ -64,7 +77,7 @@ class StripeProvider:
         self.publishable_key = config["STRIPE_PUBLISHABLE_KEY"]
         self.js_url = config["STRIPE_JS_URL"]
 
-    def start(self, *, session: Session, order: Order) -> Payment:
+    def start(self, *, session: Session, order: Order) -> str | None:
         try:
             intent = self.client.v1.payment_intents.create(
                 params={"amount": order.total_amount, "currency": order.currency.lower(),
@@ -74,9 +87,8 @@ class StripeProvider:
         except stripe.StripeError as exc:
             raise ProviderError(_("Card payments are not available right now. Choose "
                                   "another way to pay or try again later.")) from exc
-        return insert_now(session, Payment, order_id=order.id, provider=self.name,
-                          amount=order.total_amount, currency=order.currency,
-                          provider_reference=intent.id)
+        _record(session, order, self.name, intent.id)
+        return intent.id
 
     def retrieve(self, reference: str):
         """The PaymentIntent as Stripe has it now."""

@@ -309,7 +309,7 @@ def checkout_place():
         # until the commit: a card payment's call to Stripe too (if the stock then
         # turns out short, its PaymentIntent is cancelled below).
         # Kept as text: a rolled-back transaction expires the objects it wrote.
-        started.append(provider.start(session=session, order=order).provider_reference)
+        started.append(provider.start(session=session, order=order))
         mails.order_placed(session=session, order=order)
         cart.clear_saved()
 
@@ -334,6 +334,9 @@ def checkout_place():
     if created:
         cart.forget()
         web_session.pop(CHECKOUT_KEY, None)
+    else:  # another request with this key placed it first (a double click)
+        for reference in started:
+            cancel_unused_payment(provider, reference)
     return _after_placing(order)
 
 

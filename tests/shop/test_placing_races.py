@@ -81,6 +81,42 @@ def test_card_order_beaten_to_the_stock_is_not_placed_and_its_intent_cancelled(
     assert product.title in cart and "data-error-summary" in cart
 
 
+def test_key_taken_after_the_first_look_returns_the_order_placed_with_it(
+        stripe_config, app, client, db_session, localstripe, monkeypatch):
+    """A double click: the other request commits an order with this checkout's key while
+    this one is writing. Its own order, lines, payment and mail roll back; the buyer is
+    sent to the one order, and the card payment this request started is cancelled."""
+    from core.mail import OutboxMail
+
+    with db_session() as session:
+        _product, variant = make_shop(session, stock=5)["items"][0]
+    fields = checkout_until_check(client, variant.id, quantity=2, method="stripe")
+    real = orders.take_write_lock
+    first = []
+
+    def same_key_first(session):
+        if not first:
+            first.append(None)  # the other request's own checkout passes through here
+            with db.transaction() as other:
+                first[0] = place(other, [(variant.id, 2)], key=fields["idempotency_key"],
+                                 provider=ProviderName.STRIPE).public_token
+        real(session)
+
+    monkeypatch.setattr(orders, "take_write_lock", same_key_first)
+    response = client.post("/checkout/place", data=fields)
+    assert response.status_code == 302
+    assert first[0] in response.headers["Location"]
+    intents = stripe.StripeClient("sk_test_gongfang", base_addresses={
+        "api": localstripe.url}).v1.payment_intents.list().data
+    # The other order's payment stays open; the one this request started is stopped.
+    assert sorted(intent.status for intent in intents) == ["canceled", "requires_payment_method"]
+    with db_session() as session:
+        assert session.exec(select(func.count()).select_from(Order)).one() == 1
+        assert stock_of(session, variant.id) == 3
+        assert session.exec(select(func.sum(StockHold.quantity))).one() == 2
+        assert session.exec(select(func.count()).select_from(OutboxMail)).one() == 0
+
+
 def test_two_refunds_at_once_never_give_back_more_than_was_paid(app, db_session):
     with db_session() as session:
         _product, variant = make_shop(session, stock=5, price=3000)["items"][0]
