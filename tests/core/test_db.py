@@ -8,7 +8,15 @@ import sqlalchemy as sa
 from sqlmodel import func, select
 
 from accounts.models import User
-from core.db import after_commit, db, get_session, insert_now, take_write_lock
+from core.db import (
+    after_commit,
+    commit_with,
+    db,
+    get_session,
+    insert_now,
+    take_write_lock,
+    write_with_commit,
+)
 from core.mail import OutboxMail
 
 
@@ -226,6 +234,47 @@ def test_insert_now_refuses_unknown_or_missing_columns_and_writes_nothing(db_ses
     with pytest.raises(TypeError, match="required"), db_session() as session:
         insert_now(session, OutboxMail, subject="s", body_text="b")
     assert _count(db_session, OutboxMail) == 0
+
+
+_INSERT_MAIL = OutboxMail.__table__.insert()
+
+
+def _mail(to: str) -> dict:
+    at = datetime.now(UTC)
+    return dict(to_address=to, subject="s", body_text="b", created_at=at, next_attempt_at=at,
+                claimed_until=None, sent_at=None, attempts=0, last_error=None)
+
+
+def test_writes_queued_for_the_commit_are_read_back_saved_or_dropped(db_session):
+    with db_session() as session:
+        write_with_commit(session, _INSERT_MAIL, _mail("a@example.cn"))
+        # A query of the session sends them first: it reads what it wrote.
+        assert session.exec(select(func.count()).select_from(OutboxMail)).one() == 1
+        write_with_commit(session, _INSERT_MAIL, [_mail("b@example.cn"), _mail("c@example.cn")])
+    # An ordinary commit sends what is still queued.
+    assert _count(db_session, OutboxMail) == 3
+    with pytest.raises(RuntimeError), db_session() as session:
+        write_with_commit(session, _INSERT_MAIL, _mail("d@example.cn"))
+        raise RuntimeError("the request failed")
+    with db_session() as session:
+        pass  # a later transaction of a session does not find a dropped write either
+    assert _count(db_session, OutboxMail) == 3
+
+
+def test_commit_with_sends_queued_writes_with_their_types_then_its_own(db_session):
+    """On PostgreSQL these go in one pipeline as prepared driver parameters: times must
+    still arrive in UTC, and a list of rows as many rows."""
+    at = datetime(2026, 12, 1, 23, 30, tzinfo=ZoneInfo("Asia/Shanghai"))
+    with db_session() as session:
+        row = {**_mail("a@example.cn"), "next_attempt_at": at}
+        write_with_commit(session, _INSERT_MAIL, row)
+        commit_with(session, [(_INSERT_MAIL, [_mail("b@example.cn"), _mail("c@example.cn")])])
+    with db_session(write=False) as session:
+        mails = session.exec(select(OutboxMail).order_by(OutboxMail.id)).all()
+        assert [mail.to_address for mail in mails] == [
+            "a@example.cn", "b@example.cn", "c@example.cn"]
+        assert mails[0].next_attempt_at == at
+        assert mails[0].next_attempt_at.tzinfo is not None
 
 
 def _nothing():
