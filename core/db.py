@@ -351,29 +351,21 @@ def commit_with(session: Session, statements: list[tuple]) -> None:
     session.flush()
     statements = session.info.pop("with_commit", []) + list(statements)
     connection = session.connection()
-    if connection.dialect.name != "postgresql":
-        try:
-            for statement, parameters in statements:
-                connection.execute(statement, parameters)
-        except sa.exc.IntegrityError as exc:
-            session.rollback()
-            raise CommitRefused(str(exc.orig).removeprefix("CHECK constraint failed: ")) from exc
-        session.commit()
+    # Sent by the driver itself, prepared as SQLAlchemy would: passing each through
+    # SQLAlchemy's execution cost more than running it, on SQLite too.
+    prepared = [_for_driver(statement, parameters, connection.dialect)
+                for statement, parameters in statements]
+    raw = connection.connection.driver_connection
+    if connection.dialect.name == "sqlite":
+        _commit_sqlite(session, raw, prepared)
         return
     import psycopg
 
-    raw = connection.connection.driver_connection
-    prepared = [_for_driver(statement, parameters, connection.dialect)
-                for statement, parameters in statements]
     refused = None
     try:
         with raw.pipeline(), raw.cursor() as cursor:
             try:
-                for query, parameters in prepared:
-                    if isinstance(parameters, list):
-                        cursor.executemany(query, parameters)
-                    else:
-                        cursor.execute(query, parameters)
+                _send(cursor, prepared)
                 raw.commit()
             except psycopg.errors.IntegrityError as exc:
                 refused = exc  # caught inside, so the pipeline closes without complaint
@@ -391,10 +383,35 @@ def commit_with(session: Session, statements: list[tuple]) -> None:
     session.commit()  # the server has committed; this ends the session's transaction
 
 
-def _for_driver(statement, parameters, dialect) -> tuple[str, dict | list[dict]]:
+def _commit_sqlite(session: Session, raw, prepared: list) -> None:
+    import sqlite3
+
+    refused = None
+    cursor = raw.cursor()
+    try:
+        _send(cursor, prepared)
+    except sqlite3.IntegrityError as exc:
+        refused = exc
+    finally:
+        cursor.close()  # before a rollback, which may close the connection itself
+    if refused is not None:
+        session.rollback()
+        raise CommitRefused(str(refused).removeprefix("CHECK constraint failed: ")) from refused
+    session.commit()
+
+
+def _send(cursor, prepared: list) -> None:
+    for query, parameters in prepared:
+        if isinstance(parameters, list):
+            cursor.executemany(query, parameters)
+        else:
+            cursor.execute(query, parameters)
+
+
+def _for_driver(statement, parameters, dialect) -> tuple[str, object]:
     """The SQL text and the driver's parameters, as SQLAlchemy would send them: compiled
     for the keys given, each value through its column type's bind processing (UTC
-    times, enum values)."""
+    times, enum values), in the driver's style (named, or positional for SQLite)."""
     rows = parameters if isinstance(parameters, list) else [parameters]
     compiled = _compiled(statement, dialect, tuple(sorted(rows[0])), len(rows) > 1)
     # SQLAlchemy's own execution reads the same map (DefaultExecutionContext).
@@ -402,14 +419,23 @@ def _for_driver(statement, parameters, dialect) -> tuple[str, dict | list[dict]]
     converted = []
     for row in rows:
         values = compiled.construct_params(row)
-        converted.append({key: processors[key](value) if key in processors else value
-                          for key, value in values.items()})
+        values = {key: processors[key](value) if key in processors else value
+                  for key, value in values.items()}
+        converted.append(tuple(values[name] for name in compiled.positiontup)
+                         if compiled.positional else values)
     return compiled.string, converted if isinstance(parameters, list) else converted[0]
 
 
 @lru_cache(maxsize=64)
 def _compiled(statement, dialect, keys: tuple[str, ...], many: bool):
-    return statement.compile(dialect=dialect, column_keys=list(keys), for_executemany=many)
+    compiled = statement.compile(dialect=dialect, column_keys=list(keys),
+                                 for_executemany=many)
+    if compiled.insert_prefetch or compiled.update_prefetch:
+        # Defaults SQLAlchemy would work out in Python are not sent from here.
+        raise ValueError("give every column a value: "
+                         + ", ".join(c.name for c in compiled.insert_prefetch
+                                     + compiled.update_prefetch))
+    return compiled
 
 
 def insert_now(session: Session, model: type[SQLModel], **values) -> SQLModel:
