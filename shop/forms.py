@@ -69,11 +69,13 @@ class PaymentMethodForm(Form):
 
 
 class PlaceOrderForm(Form):
-    idempotency_key = HiddenField(validators=[
+    # Hidden fields are never labelled: an empty label spares WTForms translating a
+    # made-up one ("Idempotency Key") every time the form is built.
+    idempotency_key = HiddenField("", validators=[
         DataRequired(_l("This checkout has expired. Please check your answers again.")),
         Regexp(r"^[A-Za-z0-9_-]{16,64}$",
                message=_l("This checkout has expired. Please check your answers again."))])
-    total_amount = HiddenField()
+    total_amount = HiddenField("")
 
 
 def money_amount(form, field):
