@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, has_app_context, request
+from flask import Flask, current_app, has_app_context, request, session
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
@@ -11,7 +11,33 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from accounts.models import User
 from core.db import get_session
 
-login_manager = LoginManager()
+
+class _LoginManager(LoginManager):
+    """Flask-Login's strong session protection, for sessions that hold a sign-in.
+
+    Out of the box (0.6) it also judged every anonymous visitor's session (a cart, a
+    checkout): it found no sign-in to compare and answered by re-sending their session
+    cookie and an order to delete a remember-me cookie, on every page. And a sign-in
+    restored from the remember-me cookie got no browser identifier, so the next page
+    signed the visitor out and deleted the cookie: "remember me" lasted one page after
+    the browser closed (Flask-Login issues 248, 569, 685). A session cookie that
+    carries a sign-in to another browser is still refused, and its sign-in dropped.
+    """
+
+    def _session_protection_failed(self):
+        if "_user_id" not in session:
+            return False  # nobody is signed in with this session: nothing to protect
+        return super()._session_protection_failed()
+
+    def _load_user_from_remember_cookie(self, cookie):
+        user = super()._load_user_from_remember_cookie(cookie)
+        if user is not None:
+            # Tie the restored sign-in to this browser, as signing in does.
+            session["_id"] = self._session_identifier_generator()
+        return user
+
+
+login_manager = _LoginManager()
 login_manager.login_view = "accounts.login"
 login_manager.login_message = _l("Please sign in to see that page.")
 login_manager.login_message_category = "info"

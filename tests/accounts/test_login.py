@@ -165,3 +165,35 @@ def test_signed_in_user_reads_their_own_account_only(client, db_session, person)
     client.post("/account/login", data={"login": "li.ming@example.cn", "password": PASSWORD})
     page = client.get("/account/").get_data(as_text=True)
     assert "other@example.cn" not in page
+
+
+def test_remember_me_keeps_you_signed_in_after_the_browser_closes(client, person):
+    client.post("/account/login", data={"login": "li.ming@example.cn", "password": PASSWORD,
+                                        "remember": "y"})
+    client.delete_cookie("session")  # the browser closed: only the remember-me cookie is left
+    for _page in range(3):
+        assert _signed_in(client)
+    assert client.get_cookie("remember_token") is not None
+
+
+def test_a_shoppers_pages_do_not_resend_their_session_or_clear_cookies(client, db_session):
+    """Sign-in protection has nothing to check in a session without a sign-in: an
+    anonymous shopper's cart pages send no cookie back unless something changed."""
+    from tests.shop.helpers import make_shop
+
+    with db_session() as session:
+        _product, variant = make_shop(session, stock=5)["items"][0]
+    client.post("/cart/add", data={"variant_id": variant.id, "quantity": 1})
+    assert "Set-Cookie" in client.get("/cart").headers  # "added to cart" was shown once
+    response = client.get("/cart")
+    assert response.status_code == 200
+    assert response.headers.getlist("Set-Cookie") == []
+
+
+def test_a_sign_in_carried_to_another_browser_is_dropped(client, person):
+    client.post("/account/login", data={"login": "li.ming@example.cn", "password": PASSWORD},
+                headers={"User-Agent": "Browser A"})
+    assert "li.ming@example.cn" in client.get(
+        "/account/", headers={"User-Agent": "Browser A"}).get_data(as_text=True)
+    page = client.get("/account/", headers={"User-Agent": "Browser B"}, follow_redirects=True)
+    assert "li.ming@example.cn" not in page.get_data(as_text=True)
