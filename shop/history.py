@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
-from core.db import utcnow, write_with_commit
+from core.db import utcnow
+from core.writes import write_with_commit
 from shop.models import Order, OrderStatusChange
 
 _INSERT = OrderStatusChange.__table__.insert()
@@ -15,7 +16,7 @@ def record_change(session: Session, order: Order, kind: str, from_value: str | N
                   by_system: str | None = None, note: str | None = None,
                   with_commit: bool = False) -> None:
     """Append one status change to the order's history (`with_commit`: sent with the
-    transaction's commit, see core.db.write_with_commit)."""
+    transaction's commit, see core.writes.write_with_commit)."""
     # A prepared plain insert: no object to build and track, no statement to build
     # (this runs in every checkout).
     row = dict(order_id=order.id, kind=kind, from_value=from_value, to_value=to_value,

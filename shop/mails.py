@@ -7,9 +7,10 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlmodel import Session
 
-from core.db import utcnow, write_with_commit
+from core.db import utcnow
 from core.mail import OutboxMail
 from core.money import Money
+from core.writes import write_with_commit
 from shop.models import Order
 
 

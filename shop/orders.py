@@ -21,15 +21,9 @@ from flask_babel import lazy_gettext as _l
 from sqlmodel import Session, select
 
 from catalog.models import Product, ProductStatus, ProductVariant
-from core.db import (
-    CommitRefused,
-    commit_with,
-    insert_now,
-    take_write_lock,
-    utcnow,
-    write_with_commit,
-)
+from core.db import take_write_lock, utcnow
 from core.errors import Conflict, DomainError
+from core.writes import CommitRefused, commit_with, insert_now, write_with_commit
 from shop import order_statements as sql
 from shop.history import record_change
 from shop.models import (
@@ -42,12 +36,12 @@ from shop.models import (
 MAX_LINE_QUANTITY = 99
 STOCK_CONSTRAINT = "ck_variant_stock_not_negative"
 KEY_TABLE = "order_idempotency_key"  # in the name of its key's constraint, both databases
+KEY_PATTERN = re.compile(r"[A-Za-z0-9_-]{16,64}")
+_NUMBER_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 
 class _KeyTaken(Exception):
     """Another request committed an order with this checkout's key first."""
-KEY_PATTERN = re.compile(r"[A-Za-z0-9_-]{16,64}")
-_NUMBER_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 
 class OutOfStock(Conflict):
@@ -215,9 +209,9 @@ def place_order(*, session: Session, lines: list[WantedLine], contact: Contact,
                 commit: bool = False, expected_total: int | None = None) -> tuple[Order, bool]:
     """Write the order, its lines and holds; returns (order, created_now).
 
-    Reads come first: the prices and a first look at the stock, so a
-    buyer who is too late is told so without writing anything (on SQLite, without
-    queueing for the write lock). Then the writes, few and in bulk, and the stock
+    Reads come first: the prices and a first look at the stock, so a buyer who is too
+    late is told so without writing anything (on SQLite, without queueing for the
+    write lock). Then the writes, few and in bulk, and the stock
     last, just before the commit: on PostgreSQL the variant's row stays locked from
     that update to the commit, so the less that happens after it, the more buyers a
     hot product serves. `before_stock(order)` runs after the order is written and

@@ -10,8 +10,9 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlmodel import Session
 
-from core.db import utcnow, write_with_commit
+from core.db import utcnow
 from core.errors import DomainError
+from core.writes import write_with_commit
 from shop.models import Order, Payment, PaymentRecordStatus, ProviderName
 
 logger = logging.getLogger(__name__)

@@ -8,16 +8,9 @@ import sqlalchemy as sa
 from sqlmodel import func, select
 
 from accounts.models import User
-from core.db import (
-    after_commit,
-    commit_with,
-    db,
-    get_session,
-    insert_now,
-    take_write_lock,
-    write_with_commit,
-)
+from core.db import after_commit, db, get_session, take_write_lock
 from core.mail import OutboxMail
+from core.writes import commit_with, insert_now, write_with_commit
 
 
 def _count(db_session, model) -> int:
