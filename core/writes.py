@@ -30,7 +30,8 @@ def write_with_commit(session: Session, statement, parameters) -> None:
     `commit_with` sends queued writes before its own statements; on PostgreSQL they all
     travel in the one pipeline with the COMMIT, so each costs no round trip of its own.
     Any other commit, and any ORM query or flush of the session before it, runs them
-    first, in order, so the session still reads what it wrote. A rollback drops them.
+    first, in order, so the session still reads what it wrote. A rollback drops them;
+    a savepoint's rollback drops those queued inside it and keeps the others.
     """
     if not session.in_transaction():
         session.begin()  # tie them to a transaction, so a rollback drops them
@@ -215,8 +216,31 @@ def _insert_returning(table):
     return table.insert().returning(key)
 
 
+# A savepoint remembers what was queued when it began. If it rolls back, the writes
+# queued inside it are dropped, and those queued before it are queued again: a query
+# inside the savepoint may have sent them, and the savepoint's rollback undid them.
+@event.listens_for(Session, "after_transaction_create")
+def _remember_queue_at_savepoint(session, transaction):
+    if transaction.nested:
+        session.info.setdefault("with_commit_at_savepoint", {})[transaction] = list(
+            session.info.get("with_commit", []))
+
+
 @event.listens_for(Session, "after_soft_rollback")
 def _drop_queued_writes(session, previous_transaction):
     if previous_transaction.parent is None:
         session.info.pop("with_commit", None)
+        session.info.pop("with_commit_at_savepoint", None)
+    elif previous_transaction.nested:
+        saved = session.info.get("with_commit_at_savepoint", {}).pop(previous_transaction, None)
+        if saved is not None:
+            session.info["with_commit"] = saved
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_savepoint_queues(session, transaction):
+    # Kept until the outer transaction ends: a savepoint's own end comes before the
+    # news of its rollback. A released one's sent writes stay sent, its queue queued.
+    if transaction.parent is None:
+        session.info.pop("with_commit_at_savepoint", None)
 

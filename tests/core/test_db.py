@@ -254,6 +254,27 @@ def test_writes_queued_for_the_commit_are_read_back_saved_or_dropped(db_session)
     assert _count(db_session, OutboxMail) == 3
 
 
+def test_a_savepoint_rolled_back_keeps_the_writes_queued_before_it(db_session):
+    with db_session() as session:
+        write_with_commit(session, _INSERT_MAIL, _mail("before@example.cn"))
+        with pytest.raises(RuntimeError), session.begin_nested():
+            # This query sends the queued write inside the savepoint...
+            assert session.exec(select(func.count()).select_from(OutboxMail)).one() == 1
+            write_with_commit(session, _INSERT_MAIL, _mail("inside@example.cn"))
+            raise RuntimeError("the savepoint's work fails")
+        # ...whose rollback undid it: it is queued again, the one from inside is not.
+    with db_session(write=False) as session:
+        assert [m.to_address for m in session.exec(select(OutboxMail)).all()] == [
+            "before@example.cn"]
+
+
+def test_a_savepoint_released_keeps_what_it_queued(db_session):
+    with db_session() as session:
+        with session.begin_nested():
+            write_with_commit(session, _INSERT_MAIL, _mail("inside@example.cn"))
+    assert _count(db_session, OutboxMail) == 1
+
+
 def test_commit_with_sends_queued_writes_with_their_types_then_its_own(db_session):
     """On PostgreSQL these go in one pipeline as prepared driver parameters: times must
     still arrive in UTC, and a list of rows as many rows."""
