@@ -145,14 +145,30 @@ def test_sqlite_connections_use_wal_foreign_keys_and_busy_timeout(app, database_
         assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 5000
 
 
+def _next_writer_gets_the_lock(app) -> bool:
+    """Whether another thread can write now (it would wait out the 30 s timeout and
+    fail if the lock had not been given back)."""
+    import threading
+
+    written = []
+
+    def next_writer():
+        with app.app_context(), db.transaction() as session:
+            session.add(OutboxMail(to_address="b@example.cn", subject="s", body_text="b"))
+        written.append(True)
+
+    other = threading.Thread(target=next_writer)
+    other.start()
+    other.join(60)
+    return written == [True]
+
+
 @pytest.mark.parametrize("ending", ["error", "commit", "constraint"])
 def test_sqlite_write_lock_is_given_back_however_a_transaction_ends(app, db_session,
                                                                     database_url, ending):
     """Threads of one process queue for SQLite's write lock on a Python lock: it must be
     free again after a commit, an exception or a refused write (else the next writer
     would wait out the 30 s timeout and fail)."""
-    import threading
-
     if not database_url.startswith("sqlite"):
         pytest.skip("SQLite's write lock")
     failure = RuntimeError if ending == "error" else sa.exc.IntegrityError
@@ -163,17 +179,7 @@ def test_sqlite_write_lock_is_given_back_however_a_transaction_ends(app, db_sess
             raise RuntimeError("the request failed")
         if ending == "constraint":
             session.execute(sa.text("INSERT INTO user_role (user_id, role) VALUES (0, 'x')"))
-    written = []
-
-    def next_writer():
-        with app.app_context(), db.transaction() as session:
-            session.add(OutboxMail(to_address="b@example.cn", subject="s", body_text="b"))
-        written.append(True)
-
-    other = threading.Thread(target=next_writer)
-    other.start()
-    other.join(60)
-    assert written == [True]
+    assert _next_writer_gets_the_lock(app)
     assert _count(db_session, OutboxMail) == (2 if ending == "commit" else 1)
 
 
@@ -181,8 +187,6 @@ def test_sqlite_write_lock_is_given_back_however_a_transaction_ends(app, db_sess
 def test_write_lock_taken_after_reading_is_given_back(app, db_session, database_url, ending):
     """A checkout reads without the lock, then takes it on the same connection: the
     next writer gets it once that transaction ends, however it ends."""
-    import threading
-
     if not database_url.startswith("sqlite"):
         pytest.skip("SQLite's write lock")
     with pytest.raises(RuntimeError) if ending == "error" else _nothing(), \
@@ -193,17 +197,7 @@ def test_write_lock_taken_after_reading_is_given_back(app, db_session, database_
         insert_now(session, OutboxMail, to_address="a@example.cn", subject="s", body_text="b")
         if ending == "error":
             raise RuntimeError("the request failed")
-    written = []
-
-    def next_writer():
-        with app.app_context(), db.transaction() as session:
-            session.add(OutboxMail(to_address="b@example.cn", subject="s", body_text="b"))
-        written.append(True)
-
-    other = threading.Thread(target=next_writer)
-    other.start()
-    other.join(60)
-    assert written == [True]
+    assert _next_writer_gets_the_lock(app)
     assert _count(db_session, OutboxMail) == (2 if ending == "commit" else 1)
 
 
