@@ -137,10 +137,7 @@ def _sqlite_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "checkin")
     def _sqlite_on_checkin(_dbapi_connection, record):
-        # A connection given back mid-transaction (an error).
-        record.info.pop("write_transaction", None)
-        if record.info.pop("holds_write_lock", False):
-            writers.release()
+        _let_go_of(record.info, writers)  # given back mid-transaction (an error)
 
     return engine
 
@@ -170,10 +167,13 @@ def _begin_sqlite(connection, kind: str) -> None:
 
 def _let_go(connection) -> None:
     """The transaction on this SQLite connection ended: let the next writer in."""
-    info = connection.info
+    _let_go_of(connection.info, _SQLITE_WRITERS.get(connection.engine.url.database))
+
+
+def _let_go_of(info: dict, writers: threading.Lock | None) -> None:
     info.pop("write_transaction", None)
     if info.pop("holds_write_lock", False):
-        _SQLITE_WRITERS[connection.engine.url.database].release()
+        writers.release()
 
 
 class AppDatabase:
