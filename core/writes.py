@@ -1,15 +1,23 @@
-"""Writes for the checkout's hot path, where each statement's cost shows.
+"""Statements for the checkout's hot path, where each statement's cost shows.
 
-`insert_now` inserts one row with a prepared statement and returns it as if loaded;
-`write_with_commit` queues a write that nothing reads back, to go to the database with
-the commit; `commit_with` sends the queued writes and its own last statements through
-the driver and commits (on PostgreSQL all in one pipeline with the COMMIT).
+Each goes through the driver itself, prepared as SQLAlchemy would prepare it (compiled
+once, every value through its column type's bind processing, every result through its
+result processing): passing one through SQLAlchemy's execution cost more than running
+it, on SQLite too.
+
+`rows_now` runs one statement now and returns its rows; `insert_now` inserts one row
+and returns it as if loaded; `write_with_commit` queues a write that nothing reads
+back, to go to the database with the commit; `commit_with` sends the queued writes and
+its own last statements and commits (on PostgreSQL all in one pipeline with the
+COMMIT).
 """
 
 from __future__ import annotations
 
+from collections import namedtuple
 from functools import lru_cache
 
+import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, SQLModel
@@ -73,8 +81,6 @@ def commit_with(session: Session, statements: list[tuple]) -> None:
     session.flush()
     statements = session.info.pop("with_commit", []) + list(statements)
     connection = session.connection()
-    # Sent by the driver itself, prepared as SQLAlchemy would: passing each through
-    # SQLAlchemy's execution cost more than running it, on SQLite too.
     prepared = [_for_driver(statement, parameters, connection.dialect)
                 for statement, parameters in statements]
     raw = connection.connection.driver_connection
@@ -160,6 +166,46 @@ def _compiled(statement, dialect, keys: tuple[str, ...], many: bool):
     return compiled
 
 
+def rows_now(session: Session, statement, parameters: dict) -> list:
+    """Run one statement (a select, or a write with RETURNING) in the session's
+    transaction now and return its rows, each a named tuple of the statement's columns.
+
+    What the session has pending goes first, as before any query of the session:
+    its unflushed objects and the writes queued for the commit.
+    """
+    session.flush()
+    _write_queued(session)
+    connection = session.connection()
+    dialect = connection.dialect
+    query, values = _for_driver(statement, parameters, dialect)
+    cursor = connection.connection.driver_connection.cursor()
+    try:
+        cursor.execute(query, values)
+        fetched = cursor.fetchall()
+    except dialect.loaded_dbapi.Error as error:  # as SQLAlchemy would raise it
+        raise sa.exc.DBAPIError.instance(query, values, error,
+                                         dialect.loaded_dbapi.Error) from error
+    finally:
+        cursor.close()
+    row_type, processors = _result_plan(_compiled(statement, dialect, tuple(sorted(parameters)),
+                                                  False))
+    if not any(processors):
+        return [row_type._make(row) for row in fetched]
+    return [row_type._make([value if process is None else process(value)
+                            for process, value in zip(processors, row, strict=True)])
+            for row in fetched]
+
+
+@lru_cache(maxsize=64)
+def _result_plan(compiled):
+    """A row type named by the statement's columns and each column's result processing
+    (None where the driver's value is already right), as SQLAlchemy's result reads it."""
+    columns = compiled._result_columns
+    row_type = namedtuple("Row", [column.keyname for column in columns])
+    return row_type, [column.type._cached_result_processor(compiled.dialect, None)
+                      for column in columns]
+
+
 def insert_now(session: Session, model: type[SQLModel], **values) -> SQLModel:
     """Insert a new `model` row now with one prepared statement and return it as an
     object the session holds as if it had been loaded (its id set).
@@ -176,7 +222,7 @@ def insert_now(session: Session, model: type[SQLModel], **values) -> SQLModel:
         raise TypeError(f"{model.__name__} has no column {sorted(unknown)}")
     row = {name: values[name] if name in values else default()
            for name, default in defaults.items()}
-    row[key] = session.connection().execute(_insert_returning(table), row).scalar_one()
+    (row[key],) = rows_now(session, _insert_returning(table), row)[0]
     instance = model.__mapper__.class_manager.new_instance()
     instance.__dict__.update(row)
     make_transient_to_detached(instance)

@@ -23,7 +23,7 @@ from sqlmodel import Session, select
 from catalog.models import Product, ProductStatus, ProductVariant
 from core.db import take_write_lock, utcnow
 from core.errors import Conflict, DomainError
-from core.writes import CommitRefused, commit_with, insert_now, write_with_commit
+from core.writes import CommitRefused, commit_with, insert_now, rows_now, write_with_commit
 from shop import order_statements as sql
 from shop.history import record_change
 from shop.models import (
@@ -109,7 +109,12 @@ class Delivery:
 
 def new_order_number() -> str:
     """A short number people can read out: GF + date + six unambiguous characters."""
-    suffix = "".join(secrets.choice(_NUMBER_ALPHABET) for _ in range(6))
+    # One draw from the system's randomness, not six (secrets.choice each time).
+    n = secrets.randbelow(len(_NUMBER_ALPHABET) ** 6)
+    suffix = ""
+    for _position in range(6):
+        n, digit = divmod(n, len(_NUMBER_ALPHABET))
+        suffix += _NUMBER_ALPHABET[digit]
     return f"GF{utcnow():%y%m%d}-{suffix}"
 
 
@@ -233,8 +238,9 @@ def place_order(*, session: Session, lines: list[WantedLine], contact: Contact,
             raise DomainError(_("Quantity must be between 1 and %(max)d", max=MAX_LINE_QUANTITY))
         merged[line.variant_id] = merged.get(line.variant_id, 0) + line.quantity
         sessions.setdefault(line.variant_id, line.live_session_id)
-    rows = session.connection().execute(sql.SELLABLE, {
-        "variant_ids": list(merged), "wanted_key": idempotency_key}).all()
+    rows = rows_now(session, sql.sellable(len(merged)), {
+        "wanted_key": idempotency_key,
+        **{f"variant_{n}": variant_id for n, variant_id in enumerate(merged)}})
     placed_id = rows[0].placed_order_id if rows else None
     if placed_id is not None or not rows:
         already = (session.get(Order, placed_id) if placed_id is not None

@@ -10,7 +10,7 @@ from sqlmodel import func, select
 from accounts.models import User
 from core.db import after_commit, db, get_session, take_write_lock
 from core.mail import OutboxMail
-from core.writes import commit_with, insert_now, write_with_commit
+from core.writes import commit_with, insert_now, rows_now, write_with_commit
 
 
 def _count(db_session, model) -> int:
@@ -201,6 +201,40 @@ def test_write_lock_taken_after_reading_is_given_back(app, db_session, database_
     assert _count(db_session, OutboxMail) == (2 if ending == "commit" else 1)
 
 
+@pytest.mark.parametrize("ending", ["commit", "error"])
+def test_a_no_write_lock_view_reads_outside_a_transaction_then_writes_in_one(
+        app, db_session, database_url, ending):
+    """On SQLite a `no_write_lock` POST begins nothing for its reads (each is a snapshot
+    of its own); `take_write_lock` then begins the one transaction its writes share."""
+    if not database_url.startswith("sqlite"):
+        pytest.skip("SQLite's transactions")
+    from core.db import no_write_lock
+
+    seen = {}
+
+    @app.post("/test-read-then-write")
+    @no_write_lock
+    def read_then_write():
+        session = get_session()
+        session.exec(select(func.count()).select_from(OutboxMail)).one()
+        raw = session.connection().connection.dbapi_connection
+        seen["reading"] = raw.in_transaction
+        take_write_lock(session)
+        seen["writing"] = (raw.in_transaction, session.connection().info["holds_write_lock"])
+        insert_now(session, OutboxMail, to_address="a@example.cn", subject="s", body_text="b")
+        insert_now(session, OutboxMail, to_address="b@example.cn", subject="s", body_text="b")
+        if ending == "error":
+            raise RuntimeError("the request failed")
+        return "ok"
+
+    response = app.test_client().post("/test-read-then-write")
+    assert response.status_code == (200 if ending == "commit" else 500)
+    assert seen == {"reading": False, "writing": (True, True)}
+    assert _next_writer_gets_the_lock(app)
+    # Both writes or neither: they shared one transaction.
+    assert _count(db_session, OutboxMail) == (3 if ending == "commit" else 1)
+
+
 def test_insert_now_returns_the_row_as_stored_with_the_models_defaults(db_session):
     with db_session() as session:
         mail = insert_now(session, OutboxMail, to_address="a@example.cn", subject="s",
@@ -283,6 +317,38 @@ def test_commit_with_sends_queued_writes_with_their_types_then_its_own(db_sessio
             "a@example.cn", "b@example.cn", "c@example.cn"]
         assert mails[0].next_attempt_at == at
         assert mails[0].next_attempt_at.tzinfo is not None
+
+
+def test_rows_now_reads_values_as_the_orm_would_after_what_is_pending(db_session):
+    """Straight from the driver, each column still through its type: UTC times come
+    back aware (SQLite stores them as text), booleans as booleans."""
+    at = datetime(2026, 12, 1, 23, 30, tzinfo=ZoneInfo("Asia/Shanghai"))
+    mail = OutboxMail.__table__
+    with db_session() as session:
+        write_with_commit(session, _INSERT_MAIL, {**_mail("a@example.cn"), "next_attempt_at": at})
+        session.add(OutboxMail(to_address="b@example.cn", subject="s", body_text="b"))
+        rows = rows_now(session, sa.select(
+            mail.c.to_address, mail.c.next_attempt_at,
+            (mail.c.attempts == 0).label("fresh"), sa.cast(mail.c.attempts == 1, sa.Boolean)
+            .label("retried")).where(mail.c.subject == sa.bindparam("subject"))
+            .order_by(mail.c.id), {"subject": "s"})
+    # The queued write and the unflushed object went first, in that order.
+    assert [row.to_address for row in rows] == ["a@example.cn", "b@example.cn"]
+    assert rows[0].next_attempt_at == at and rows[0].next_attempt_at.tzinfo is not None
+    assert rows[0].retried is False and rows[0] == ("a@example.cn", at, True, False)
+
+
+def test_rows_now_raises_a_broken_constraint_as_sqlalchemy_does(db_session):
+    with db_session() as session:
+        first = insert_now(session, OutboxMail, to_address="a@example.cn", subject="s",
+                           body_text="b")
+        taken = first.id
+    with pytest.raises(sa.exc.IntegrityError), db_session() as session:
+        rows_now(session, OutboxMail.__table__.insert().values(
+            id=sa.bindparam("taken"), to_address="b@example.cn", subject="s", body_text="b",
+            created_at=sa.func.now(), next_attempt_at=sa.func.now(), attempts=0)
+            .returning(OutboxMail.__table__.c.id), {"taken": taken})
+    assert _count(db_session, OutboxMail) == 1
 
 
 def _nothing():
