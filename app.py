@@ -14,6 +14,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from core import cli, errors, i18n, navigation
 from core import forms as core_forms
 from core.config import PROJECT_ROOT, load_config
+from core.cookies import SessionCookie
 from core.db import db
 
 
@@ -34,6 +35,7 @@ def create_app(config: dict | None = None) -> Flask:
                 "DATABASE_URL", str(config["DATABASE_URL"]))}
         settings.update(config)
     app.config.update(settings)
+    app.session_interface = SessionCookie()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     db.init_app(app)
     i18n.init_app(app)

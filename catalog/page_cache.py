@@ -49,6 +49,8 @@ from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from werkzeug.http import dump_cookie, parse_cookie
 
+from core.cookies import SessionCookie
+
 MAX_ENTRIES = 2000
 # Stands in for the visitor's CSRF token in a stored page; cannot occur in HTML we render
 # (every text is escaped, and tokens are URL-safe base64).
@@ -191,7 +193,7 @@ class PageCacheFront:
         """The stored page for this visitor, or None when Flask must answer."""
         _, body, headers = entry
         interface = self.app.session_interface
-        if type(interface) is not SecureCookieSessionInterface:
+        if type(interface) not in (SecureCookieSessionInterface, SessionCookie):
             return None
         name = self.app.config["SESSION_COOKIE_NAME"]
         field = self.app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
@@ -220,19 +222,17 @@ class PageCacheFront:
         return [body]
 
     def _signer(self, kind: str) -> URLSafeTimedSerializer:
-        """Flask's session serializer or Flask-WTF's token serializer, made once per key."""
+        """Flask's session serializer (core.cookies makes it once per key) or
+        Flask-WTF's token serializer, made here once per key."""
         app = self.app
         if kind == "session":
-            mark = (kind, app.secret_key, tuple(app.config.get("SECRET_KEY_FALLBACKS") or ()))
-        else:
-            mark = (kind, app.config.get("WTF_CSRF_SECRET_KEY", app.secret_key))
-        signer = self._signers.get(mark)
+            return app.session_interface.get_signing_serializer(app)
+        key = app.config.get("WTF_CSRF_SECRET_KEY", app.secret_key)
+        signer = self._signers.get(key)
         if signer is None:
-            signer = (app.session_interface.get_signing_serializer(app) if kind == "session"
-                      else URLSafeTimedSerializer(mark[1], salt="wtf-csrf-token"))
             if len(self._signers) > 8:  # keys rotated many times over: start again
                 self._signers.clear()
-            self._signers[mark] = signer
+            signer = self._signers[key] = URLSafeTimedSerializer(key, salt="wtf-csrf-token")
         return signer
 
     def _session_cookie(self, data: dict) -> str:

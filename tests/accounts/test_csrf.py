@@ -80,3 +80,17 @@ def test_logout_without_token_is_a_chinese_400_page(client, person):
     response = client.post("/account/logout", data={"csrf_token": token})
     assert response.status_code == 302
     assert client.get("/account/").status_code == 302  # signed out
+
+
+def test_a_form_shown_again_with_its_errors_carries_a_token_that_works(client, db_session):
+    """The token is signed when the form is shown (core.forms), here for a browser whose
+    session had none yet."""
+    answers = {"display_name": "王芳", "email": "wang@example.cn", "phone": "13812345678",
+               "password": "long enough pw", "password_again": "long enough pw"}
+    refused = client.post("/account/register", data=answers)
+    assert refused.status_code == 400
+    token = csrf_token(refused.get_data(as_text=True))
+    assert token
+    response = client.post("/account/register", data={**answers, "csrf_token": token})
+    assert response.status_code == 302
+    assert count(db_session, User) == 1
