@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
-from flask import Flask, request, url_for
+from flask import Flask, current_app, request, url_for
+from flask_babel import get_locale
 from flask_login import current_user
 
 ANYONE = "anyone"
@@ -41,8 +43,20 @@ def nav_items() -> list[NavItem]:
     from accounts.access import current_roles
 
     signed_in = current_user.is_authenticated
-    roles = {r.value for r in current_roles()} if signed_in else set()
-    items = []
+    roles = frozenset(r.value for r in current_roles()) if signed_in else frozenset()
+    links = _links(current_app._get_current_object(), request.script_root,
+                   str(get_locale()), signed_in, roles, len(_entries))
+    path = request.path
+    return [NavItem(url, label, path == url or (url != "/" and path.startswith(url)))
+            for url, label in links]
+
+
+@lru_cache(maxsize=256)
+def _links(app: Flask, _script_root: str, _locale: str, signed_in: bool,
+           roles: frozenset[str], _entry_count: int) -> tuple[tuple[str, str], ...]:
+    # The same for every reader of one kind, in one language: built once, not on every
+    # page (each link was a URL build and a translation).
+    links = []
     for entry in sorted(_entries, key=lambda e: e.order):
         if entry.audience == SIGNED_OUT and signed_in:
             continue
@@ -50,10 +64,8 @@ def nav_items() -> list[NavItem]:
             continue
         if entry.audience not in {ANYONE, SIGNED_OUT, SIGNED_IN} and entry.audience not in roles:
             continue
-        url = url_for(entry.endpoint)
-        current = request.path == url or (url != "/" and request.path.startswith(url))
-        items.append(NavItem(url, str(entry.label), current))
-    return items
+        links.append((url_for(entry.endpoint), str(entry.label)))
+    return tuple(links)
 
 
 def init_app(app: Flask) -> None:

@@ -34,3 +34,30 @@ def test_language_switch_never_redirects_off_site(client, target):
 
 def test_unknown_language_is_404(client):
     assert client.get("/language/xx").status_code == 404
+
+
+def _main_nav(html: str) -> list[tuple[str, bool]]:
+    import re
+
+    nav = html.split('class="wrap main-nav"', 1)[1].split("</nav>", 1)[0]
+    return [(label, bool(current)) for current, label in re.findall(
+        r'<li><a href="[^"]*"( aria-current="page")?>([^<]+)</a></li>', nav)]
+
+
+def test_main_navigation_follows_the_reader_the_language_and_the_page(client, db_session):
+    """The links are built once per kind of reader and language (core/navigation.py):
+    each reader still sees their own, in their language, with the page they are on."""
+    from accounts.models import Role
+    from tests.factories import login, make_user
+
+    home = _main_nav(client.get("/").get_data(as_text=True))
+    assert ("首页", True) in home and ("登录", False) in home
+    assert ("购物车", True) in _main_nav(client.get("/cart").get_data(as_text=True))
+    client.get("/language/en")
+    english = _main_nav(client.get("/cart").get_data(as_text=True))
+    assert ("Cart", True) in english and ("Home", False) in english
+    with db_session() as session:
+        make_user(session, email="maker@example.cn", roles=(Role.MAKER,))
+    login(client, "maker@example.cn")
+    signed_in = dict(_main_nav(client.get("/").get_data(as_text=True)))
+    assert "My income" in signed_in and "Sign in" not in signed_in
