@@ -81,7 +81,7 @@ def commit_with(session: Session, statements: list[tuple]) -> None:
     session.flush()
     statements = session.info.pop("with_commit", []) + list(statements)
     connection = session.connection()
-    prepared = [_for_driver(statement, parameters, connection.dialect)
+    prepared = [_for_driver(statement, parameters, connection.dialect)[:2]
                 for statement, parameters in statements]
     raw = connection.connection.driver_connection
     if connection.dialect.name == "sqlite":
@@ -136,10 +136,11 @@ def _send(cursor, prepared: list) -> None:
             cursor.execute(query, parameters)
 
 
-def _for_driver(statement, parameters, dialect) -> tuple[str, object]:
-    """The SQL text and the driver's parameters, as SQLAlchemy would send them: compiled
-    for the keys given, each value through its column type's bind processing (UTC
-    times, enum values), in the driver's style (named, or positional for SQLite)."""
+def _for_driver(statement, parameters, dialect) -> tuple[str, object, object]:
+    """The SQL text and the driver's parameters, as SQLAlchemy would send them (compiled
+    for the keys given, each value through its column type's bind processing: UTC
+    times, enum values; in the driver's style, named or positional for SQLite), and the
+    compiled statement itself (its result columns)."""
     rows = parameters if isinstance(parameters, list) else [parameters]
     compiled = _compiled(statement, dialect, tuple(sorted(rows[0])), len(rows) > 1)
     # SQLAlchemy's own execution reads the same map (DefaultExecutionContext).
@@ -151,7 +152,8 @@ def _for_driver(statement, parameters, dialect) -> tuple[str, object]:
                   for key, value in values.items()}
         converted.append(tuple(values[name] for name in compiled.positiontup)
                          if compiled.positional else values)
-    return compiled.string, converted if isinstance(parameters, list) else converted[0]
+    return (compiled.string, converted if isinstance(parameters, list) else converted[0],
+            compiled)
 
 
 @lru_cache(maxsize=64)
@@ -177,7 +179,7 @@ def rows_now(session: Session, statement, parameters: dict) -> list:
     _write_queued(session)
     connection = session.connection()
     dialect = connection.dialect
-    query, values = _for_driver(statement, parameters, dialect)
+    query, values, compiled = _for_driver(statement, parameters, dialect)
     cursor = connection.connection.driver_connection.cursor()
     try:
         cursor.execute(query, values)
@@ -187,8 +189,7 @@ def rows_now(session: Session, statement, parameters: dict) -> list:
                                          dialect.loaded_dbapi.Error) from error
     finally:
         cursor.close()
-    row_type, processors = _result_plan(_compiled(statement, dialect, tuple(sorted(parameters)),
-                                                  False))
+    row_type, processors = _result_plan(compiled)
     if not any(processors):
         return [row_type._make(row) for row in fetched]
     return [row_type._make([value if process is None else process(value)
