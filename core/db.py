@@ -11,14 +11,13 @@ from __future__ import annotations
 import contextvars
 import enum
 import logging
-import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
-from flask import Flask, current_app, g, has_request_context, request
+from flask import Flask, current_app, g, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -28,20 +27,14 @@ logger = logging.getLogger(__name__)
 # SQLite: write transactions that read then write must take the write lock first
 # ("BEGIN IMMEDIATE"); a deferred one fails with "database is locked" under load.
 _sqlite_begin = contextvars.ContextVar("sqlite_begin", default="BEGIN")
-# A `no_write_lock` request begins no transaction on SQLite: each of its reads is one
-# statement, a snapshot of its own (a BEGIN and a COMMIT around them cost as much as
-# the read they held). `take_write_lock` begins the request's one write transaction.
-READS_ON_THEIR_OWN = ""
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 WRITE_LOCK_SECONDS = 30
 
 
 def no_write_lock(view):
     """Mark a POST view that never writes to the database (a checkout question page:
-    its answers live in the session cookie), so on SQLite it does not queue for the
-    one write lock behind every buyer who is placing an order. Each of its reads sees
-    the database as that one statement found it; to write, it calls `take_write_lock`
-    first."""
+    its answers live in the session cookie), so on SQLite it reads in a deferred
+    transaction and never queues for the one write lock behind buyers placing orders."""
     view.takes_write_lock = False
     return view
 
@@ -103,17 +96,21 @@ def _sqlite_engine(url: str) -> Engine:
                                          "pool_use_lifo": True}
     engine = sa.create_engine(url, connect_args={"timeout": WRITE_LOCK_SECONDS,
                                                  "check_same_thread": False}, **pool)
-    # SQLite has one write lock per database. Threads of this process queue for it
-    # here, on a lock that wakes the next one as soon as it is free; left to SQLite
-    # they would poll it, sleeping up to 100 ms between tries while it stands free.
-    # Other processes (the scheduler) still meet SQLite's own busy timeout.
+    # SQLite has one write lock per database, and its busy handler waits for it inside
+    # the C library. Under gevent (the web workers' class, see README) that wait blocks
+    # every greenlet of the process, including the one holding the lock: a writer that
+    # yields mid-transaction (a Redis call) would leave the next one stuck for the whole
+    # timeout. So the threads (or greenlets) of one process queue for the lock on a
+    # Python lock, which gevent makes cooperative; other processes (the scheduler) meet
+    # SQLite's own busy timeout.
     writers = threading.Lock()
     if ":memory:" not in url:  # one connection, one thread: nothing to queue for
         writers = _SQLITE_WRITERS.setdefault(engine.url.database, writers)
 
     @event.listens_for(engine, "connect")
     def _sqlite_on_connect(dbapi_connection, _record):
-        # Take transaction control away from the driver so we can say IMMEDIATE.
+        # SQLAlchemy's documented recipe: take transaction control away from the driver
+        # so that the "begin" event below can say BEGIN IMMEDIATE.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
@@ -124,7 +121,16 @@ def _sqlite_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _sqlite_on_begin(connection):
-        _begin_sqlite(connection, _sqlite_begin.get())
+        kind = _sqlite_begin.get()
+        if kind == "BEGIN IMMEDIATE":
+            if not writers.acquire(timeout=WRITE_LOCK_SECONDS):
+                raise sa.exc.OperationalError(kind, None, Exception("database is locked"))
+            connection.info["holds_write_lock"] = True
+        try:
+            connection.exec_driver_sql(kind)
+        except BaseException:
+            _let_go_of(connection.info, writers)
+            raise
 
     @event.listens_for(engine, "commit")
     def _sqlite_on_commit(connection):
@@ -133,14 +139,14 @@ def _sqlite_engine(url: str) -> Engine:
         try:
             connection.connection.dbapi_connection.commit()
         finally:
-            _let_go(connection)
+            _let_go_of(connection.info, writers)
 
     @event.listens_for(engine, "rollback")
     def _sqlite_on_rollback(connection):
         try:
             connection.connection.dbapi_connection.rollback()
         finally:
-            _let_go(connection)
+            _let_go_of(connection.info, writers)
 
     @event.listens_for(engine, "checkin")
     def _sqlite_on_checkin(_dbapi_connection, record):
@@ -154,38 +160,7 @@ def _sqlite_engine(url: str) -> Engine:
 _SQLITE_WRITERS: dict[str, threading.Lock] = {}
 
 
-def _begin_sqlite(connection, kind: str) -> None:
-    """Begin a transaction on a SQLite connection; BEGIN IMMEDIATE first queues for
-    the write lock on this process's lock."""
-    info = connection.info
-    info["write_transaction"] = kind == "BEGIN IMMEDIATE"
-    if kind == READS_ON_THEIR_OWN:
-        return
-    writers = _SQLITE_WRITERS.get(connection.engine.url.database)
-    if kind == "BEGIN IMMEDIATE" and writers is not None:
-        if not writers.acquire(timeout=WRITE_LOCK_SECONDS):
-            info.pop("write_transaction", None)
-            raise sa.exc.OperationalError(kind, None, Exception("database is locked"))
-        info["holds_write_lock"] = True
-    try:
-        # Straight to the driver: through SQLAlchemy's execution this cost as much as
-        # a query, twice for every order placed.
-        connection.connection.dbapi_connection.execute(kind)
-    except sqlite3.Error as error:
-        _let_go(connection)
-        raise sa.exc.DBAPIError.instance(kind, None, error, sqlite3.Error) from error
-    except BaseException:
-        _let_go(connection)
-        raise
-
-
-def _let_go(connection) -> None:
-    """The transaction on this SQLite connection ended: let the next writer in."""
-    _let_go_of(connection.info, _SQLITE_WRITERS.get(connection.engine.url.database))
-
-
-def _let_go_of(info: dict, writers: threading.Lock | None) -> None:
-    info.pop("write_transaction", None)
+def _let_go_of(info: dict, writers: threading.Lock) -> None:
     if info.pop("holds_write_lock", False):
         writers.release()
 
@@ -214,7 +189,7 @@ class Database:
             if request.method not in SAFE_METHODS:
                 g._sqlite_begin_token = _sqlite_begin.set(
                     "BEGIN IMMEDIATE" if getattr(view, "takes_write_lock", True)
-                    else READS_ON_THEIR_OWN)
+                    else "BEGIN")
 
         @app.after_request
         def _commit_or_roll_back(response):
@@ -222,7 +197,7 @@ class Database:
             if session is not None:
                 try:
                     if not session.in_transaction():
-                        pass  # committed already (the checkout), or never used
+                        pass  # never used
                     elif response.status_code < 400:
                         session.commit()
                     else:
@@ -275,40 +250,6 @@ def transaction(engine: Engine, *, write: bool = True) -> Iterator[Session]:
     finally:
         session.close()
         _sqlite_begin.reset(token)
-
-
-def take_write_lock(session: Session) -> None:
-    """Make sure the session's transaction may write, taking SQLite's write lock now.
-
-    A request that began without the lock (`no_write_lock`) reads first; this ends its
-    read on the same connection and begins writing with BEGIN IMMEDIATE, still inside
-    the session's one transaction. What was read may have changed by then: the writes
-    that follow must guard what they rely on (unique keys, conditional updates,
-    constraints). PostgreSQL locks rows as they are written, so there is nothing to do.
-    """
-    if session.get_bind().dialect.name != "sqlite":
-        return
-    if session.in_transaction() and session.connection().info.get("write_transaction"):
-        return
-    if has_request_context() and _sqlite_begin.get() != "BEGIN IMMEDIATE":
-        # Any later transaction of this request writes too; reset at its teardown (to
-        # the value before the request's first change of it).
-        token = _sqlite_begin.set("BEGIN IMMEDIATE")
-        if "_sqlite_begin_token" not in g:
-            g._sqlite_begin_token = token
-    if not session.in_transaction():
-        token = _sqlite_begin.set("BEGIN IMMEDIATE")
-        try:
-            session.connection()  # begins it now, holding the lock
-        finally:
-            _sqlite_begin.reset(token)
-        return
-    connection = session.connection()
-    # Ending the read through the session (commit, then a new transaction) gave the
-    # connection back to the pool and took it again: a fifth of a checkout's time.
-    # (After reads on their own there is no transaction, and this does nothing.)
-    connection.connection.dbapi_connection.commit()  # nothing was written: ends the read
-    _begin_sqlite(connection, "BEGIN IMMEDIATE")
 
 
 def after_commit(session: Session, callback: Callable[[], object]) -> None:

@@ -126,6 +126,11 @@ def _read_lines() -> list[CartLine]:
     return result
 
 
+def total() -> int:
+    """What the lines still on sale cost today, in fen (one currency per cart)."""
+    return sum(line.line_total.amount for line in lines() if line.on_sale)
+
+
 def count() -> int:
     """How many items are in the cart."""
     return sum(q for q, _ls in _raw().values())

@@ -50,7 +50,7 @@ def load_income(*, session: Session, people: dict) -> None:
                                   pickup_point_name="鼓楼地铁站"),
                 provider=ProviderName.OFFLINE, idempotency_key=key, hold_minutes=15)
             if created:
-                get_provider(ProviderName.OFFLINE).start(session=session, order=order)
+                get_provider(ProviderName.OFFLINE).record_payment(session=session, order=order)
             payment = session.exec(select(Payment).where(Payment.order_id == order.id)).first()
             if payment is not None:
                 mark_paid(session=session, payment=payment, amount=order.total_amount,

@@ -43,8 +43,9 @@ def _check_card_first(order_id: int) -> bool:
             Payment.order_id == order_id, Payment.provider == ProviderName.STRIPE,
             Payment.status.in_([PaymentRecordStatus.PENDING, PaymentRecordStatus.FAILED]))
         ).first()
-    if payment is None or not current_app.config.get("STRIPE_SECRET_KEY"):
-        return False
+    if (payment is None or not payment.provider_reference
+            or not current_app.config.get("STRIPE_SECRET_KEY")):
+        return False  # no PaymentIntent was made: nobody can have paid
     provider = StripeProvider(current_app.config)
     try:
         intent = provider.retrieve(payment.provider_reference)

@@ -10,7 +10,6 @@ from sqlmodel import Session
 from core.db import utcnow
 from core.mail import OutboxMail
 from core.money import Money
-from core.writes import write_with_commit
 from shop.models import Order
 
 
@@ -29,21 +28,17 @@ def _send(session: Session, order: Order, subject_and_lines) -> None:
                          body=body + "\n")
 
 
-_INSERT_MAIL = OutboxMail.__table__.insert()
-
-
 def queue_order_mail(*, session: Session, to: str, subject: str, body: str) -> None:
     """Save a message in the outbox, with the order's commit; the job sends it.
 
-    Unlike core.mail.queue_mail there is no send inside the commit: that would take a
+    Unlike core.mail.queue_mail there is no send after the commit: that would take a
     second pool connection (and on SQLite two more write transactions) while the
     request still holds its first, and in a rush of buyers every request would wait
     on another's. The `send_outbox` job sends it within half a minute, with retries.
     """
     now = utcnow()
-    write_with_commit(session, _INSERT_MAIL, dict(
-        to_address=to, subject=subject, body_text=body, created_at=now, next_attempt_at=now,
-        claimed_until=None, sent_at=None, attempts=0, last_error=None))
+    session.add(OutboxMail(to_address=to, subject=subject, body_text=body, created_at=now,
+                           next_attempt_at=now))
 
 
 def _total(order: Order, amount: int | None = None) -> str:

@@ -195,7 +195,9 @@ class OrderLine(SQLModel, table=True):
     live_session_id: int | None = Field(default=None, foreign_key="live_session.id",
                                         index=True)
     product_name: str = Field(max_length=120)
+    product_name_en: str | None = Field(default=None, max_length=120)
     variant_name: str = Field(default="", max_length=60)
+    variant_name_en: str | None = Field(default=None, max_length=60)
     sku: str = Field(max_length=64)
     is_digital: bool = False
     unit_price_amount: int

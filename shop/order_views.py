@@ -26,7 +26,7 @@ from shop.models import (
     ProviderName,
 )
 from shop.payments import DOWNLOAD_DAYS
-from shop.providers import StripeProvider, stripe_enabled
+from shop.providers import StripeProvider, card_payment_intent, stripe_enabled
 from shop.stripe_events import reconcile
 from shop.views import bp
 
@@ -70,17 +70,17 @@ def _stripe_payment(order: Order) -> Payment:
 
 @bp.route("/orders/<token>/pay")
 def order_pay(token: str):
-    """Pay by card with Stripe.js's Card Element and confirmCardPayment."""
+    """Pay by card with Stripe.js's Card Element and confirmCardPayment.
+
+    The PaymentIntent is made here on the first visit, after the order was committed:
+    if Stripe cannot be reached the order stays, with its stock held, and this page
+    says to try again."""
     order = _order_or_404(token)
     payment = _stripe_payment(order)
     if order.payment_status != PaymentStatus.PENDING or order.status != OrderStatus.OPEN:
         return render_template("shop/order_pay_closed.html", order=order)
     provider = StripeProvider(current_app.config)
-    try:
-        intent = provider.retrieve(payment.provider_reference)
-    except stripe.StripeError as exc:
-        raise Conflict(_("Card payments are not available right now. Please try again "
-                         "in a few minutes.")) from exc
+    intent = card_payment_intent(provider=provider, payment_id=payment.id)
     return render_template("shop/order_pay.html", order=order, client_secret=intent.client_secret,
                            publishable_key=provider.publishable_key, stripe_js_url=provider.js_url,
                            failure=payment.failure_message)
@@ -92,6 +92,9 @@ def order_card_result(token: str):
     order = _order_or_404(token)
     payment = _stripe_payment(order)
     provider = StripeProvider(current_app.config)
+    if not payment.provider_reference:
+        raise Conflict(_("We could not check your payment yet. Your order page will show "
+                         "it once the bank confirms."))
     try:
         intent = provider.retrieve(payment.provider_reference)
     except stripe.StripeError as exc:

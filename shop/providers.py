@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Protocol
 
+import sqlalchemy as sa
 import stripe
 from flask import current_app
 from flask_babel import gettext as _
@@ -12,20 +13,22 @@ from sqlmodel import Session
 
 from core.db import utcnow
 from core.errors import DomainError
-from core.writes import write_with_commit
 from shop.models import Order, Payment, PaymentRecordStatus, ProviderName
 
 logger = logging.getLogger(__name__)
 
 
 class PaymentProvider(Protocol):
-    """What every provider does: start paying for an order, and give money back."""
+    """What every provider does: record a payment for an order, and give money back."""
 
     name: ProviderName
 
-    def start(self, *, session: Session, order: Order) -> str | None:
-        """Start the provider's side of paying and record the payment (written with the
-        order's commit); the provider's reference for it, if it has one."""
+    def record_payment(self, *, session: Session, order: Order) -> Payment:
+        """The order's pending payment record, written in the order's transaction.
+
+        Nothing here calls the provider: a card's PaymentIntent is made after the
+        order is committed (`card_payment_intent`), so no network call ever runs
+        while the order's transaction (and SQLite's write lock) is open."""
 
     def refund(self, *, payment: Payment, amount: int, refund_key: str) -> str | None:
         """Return `amount` to the payer; the provider's refund id, or None if recorded."""
@@ -38,16 +41,12 @@ class ProviderError(DomainError):
     code = "provider_error"
 
 
-_INSERT_PAYMENT = Payment.__table__.insert()
-
-
-def _record(session: Session, order: Order, provider: ProviderName, reference: str | None):
-    """The payment record, sent with the order's commit (nothing reads it back first)."""
-    write_with_commit(session, _INSERT_PAYMENT, dict(
-        order_id=order.id, provider=provider, provider_reference=reference,
-        amount=order.total_amount, currency=order.currency,
-        status=PaymentRecordStatus.PENDING, failure_message=None, created_at=utcnow(),
-        succeeded_at=None, confirmed_by_id=None))
+def _record(session: Session, order: Order, provider: ProviderName) -> Payment:
+    payment = Payment(order_id=order.id, provider=provider, amount=order.total_amount,
+                      currency=order.currency, status=PaymentRecordStatus.PENDING,
+                      created_at=utcnow())
+    session.add(payment)
+    return payment
 
 
 class OfflineProvider:
@@ -55,9 +54,8 @@ class OfflineProvider:
 
     name = ProviderName.OFFLINE
 
-    def start(self, *, session: Session, order: Order) -> str | None:
-        _record(session, order, self.name, None)
-        return None
+    def record_payment(self, *, session: Session, order: Order) -> Payment:
+        return _record(session, order, self.name)
 
     def refund(self, *, payment: Payment, amount: int, refund_key: str) -> str | None:
         return None  # handed back in cash or by transfer; we record it
@@ -78,18 +76,22 @@ class StripeProvider:
         self.publishable_key = config["STRIPE_PUBLISHABLE_KEY"]
         self.js_url = config["STRIPE_JS_URL"]
 
-    def start(self, *, session: Session, order: Order) -> str | None:
+    def record_payment(self, *, session: Session, order: Order) -> Payment:
+        return _record(session, order, self.name)
+
+    def create_intent(self, order: Order):
+        """A PaymentIntent for the order, keyed by it: asked twice, Stripe returns the
+        same one (localstripe ignores the key; `card_payment_intent` guards that)."""
         try:
-            intent = self.client.v1.payment_intents.create(
+            return self.client.v1.payment_intents.create(
                 params={"amount": order.total_amount, "currency": order.currency.lower(),
                         "payment_method_types": ["card"],
                         "metadata": {"order_number": order.number}},
                 options={"idempotency_key": f"gf-order-{order.public_token}"})
         except stripe.StripeError as exc:
-            raise ProviderError(_("Card payments are not available right now. Choose "
-                                  "another way to pay or try again later.")) from exc
-        _record(session, order, self.name, intent.id)
-        return intent.id
+            raise ProviderError(_("Card payments are not available right now. Your order "
+                                  "is kept: try again in a few minutes, or choose another "
+                                  "way to pay.")) from exc
 
     def retrieve(self, reference: str):
         """The PaymentIntent as Stripe has it now."""
@@ -111,15 +113,47 @@ class StripeProvider:
         return refund.id
 
 
-def cancel_unused_payment(provider: PaymentProvider, reference: str | None) -> None:
-    """Stop a payment started for an order that was then not placed (stock gone)."""
-    if provider.name != ProviderName.STRIPE or not reference:
-        return
+def card_payment_intent(*, provider: StripeProvider, payment_id: int):
+    """The PaymentIntent the buyer pays an order with: made on first need, after the
+    order was committed, and tied to its payment record once.
+
+    Stripe is called outside any transaction, so no writer ever waits on it; only the
+    tying is a (short) write. Two pages asking at once may both make one (localstripe
+    ignores idempotency keys): the conditional update keeps the first, the other is
+    cancelled.
+    """
+    from core.db import db
+
+    with db.transaction(write=False) as session:
+        payment = session.get(Payment, payment_id)
+        order = session.get(Order, payment.order_id)
+    if payment.provider_reference:
+        return _retrieve(provider, payment.provider_reference)
+    intent = provider.create_intent(order)
+    with db.transaction() as session:
+        tied = session.execute(
+            sa.update(Payment).where(Payment.id == payment_id,
+                                     Payment.provider_reference.is_(None))
+            .values(provider_reference=intent.id)
+            .execution_options(synchronize_session=False)).rowcount == 1
+        reference = session.get(Payment, payment_id).provider_reference
+    if tied:
+        return intent
     try:
-        provider.cancel(reference)
+        provider.cancel(intent.id)
     except stripe.StripeError:
-        # Nobody can pay it: it belongs to no order and its client secret was never shown.
-        logger.warning("could not cancel unused PaymentIntent %s", reference)
+        # Nobody can pay it: it is tied to no payment and its client secret is never shown.
+        logger.warning("could not cancel the spare PaymentIntent %s", intent.id)
+    return _retrieve(provider, reference)
+
+
+def _retrieve(provider: StripeProvider, reference: str):
+    try:
+        return provider.retrieve(reference)
+    except stripe.StripeError as exc:
+        raise ProviderError(_("Card payments are not available right now. Your order "
+                              "is kept: try again in a few minutes, or choose another "
+                              "way to pay.")) from exc
 
 
 def stripe_enabled() -> bool:

@@ -16,7 +16,8 @@ from core.forms import form_view
 from core.i18n import current_locale_name
 from core.navigation import SIGNED_IN, add_nav, add_operator_link
 from core.written import written_message
-from shop import cart, mails, orders, payments
+from shop import cart, orders
+from shop.checkout import complete_checkout
 from shop.forms import (
     AddressForm,
     ContactForm,
@@ -26,16 +27,9 @@ from shop.forms import (
     PlaceOrderForm,
 )
 from shop.models import DeliveryMethod, ProviderName
-from shop.orders import (
-    MAX_LINE_QUANTITY,
-    Contact,
-    Delivery,
-    OutOfStock,
-    TotalChanged,
-    place_order,
-)
+from shop.orders import MAX_LINE_QUANTITY, TotalChanged
 from shop.pickup import PICKUP_POINTS
-from shop.providers import available_providers, cancel_unused_payment, get_provider
+from shop.providers import available_providers
 
 bp = Blueprint("shop", __name__)
 CHECKOUT_KEY = "checkout"
@@ -67,9 +61,9 @@ def _whole_number(raw, message) -> int:
 def cart_page():
     """What is in the cart, with today's prices."""
     lines = cart.lines()
-    total = sum((line.line_total.amount for line in lines if line.on_sale), 0)
     problems = [line for line in lines if not line.enough_stock]
-    return render_template("shop/cart.html", lines=lines, total=total, problems=problems,
+    return render_template("shop/cart.html", lines=lines, total=cart.total(),
+                           problems=problems,
                            max_quantity=MAX_LINE_QUANTITY)
 
 
@@ -248,12 +242,11 @@ def _missing_step():
 
 
 def _check_page(form, status=200, message=None):
-    lines = cart.lines()
-    total = sum(line.line_total.amount for line in lines if line.on_sale)
     state = _state()
     point = (state.get("delivery") or {}).get("point")
     return render_template(
-        "shop/checkout_check.html", form=form, lines=lines, total=total, state=state,
+        "shop/checkout_check.html", form=form, lines=cart.lines(), total=cart.total(),
+        state=state,
         pickup_name=PICKUP_POINTS.get(point) if point else None,
         payment_label=ProviderName(state["payment"]).label, message=message,
         has_errors=bool(message)), status
@@ -268,15 +261,14 @@ def checkout_check():
         return redirect(missing)
     form = PlaceOrderForm()
     form.idempotency_key.data = secrets.token_urlsafe(24)
-    form.total_amount.data = str(sum(line.line_total.amount for line in cart.lines()))
+    form.total_amount.data = str(cart.total())
     return _check_page(form)
 
 
 @bp.route("/checkout/place", methods=["POST"])
 @form_view
-@no_write_lock  # place_order reads first and takes the lock only to write
 def checkout_place():
-    """Place the order: hold the stock, start the payment; one key, one order."""
+    """Place the order: hold the stock, record the payment; one key, one order."""
     form = PlaceOrderForm()
     session = get_session()
     valid = form.validate_on_submit()
@@ -291,52 +283,23 @@ def checkout_place():
     if form.errors:
         return _check_page(form, 400)
     shown_total = (form.total_amount.data or "").strip()
-    state = _state()
-    contact = Contact(**state["contact"])
-    info = state["delivery"]
-    delivery = Delivery(
-        method=DeliveryMethod(info["method"]), province=info.get("province"),
-        city=info.get("city"), district=info.get("district"), street=info.get("street"),
-        pickup_point=info.get("point"),
-        pickup_point_name=str(PICKUP_POINTS[info["point"]]) if info.get("point") else None)
-    if delivery.method == DeliveryMethod.DELIVERY and info.get("phone"):
-        contact = Contact(contact.name, contact.email, contact.phone or info["phone"])
-    provider = get_provider(state["payment"])
-    started = []
-
-    def before_stock(order):
-        # Everything goes before the stock update, which holds the product's row lock
-        # until the commit: a card payment's call to Stripe too (if the stock then
-        # turns out short, its PaymentIntent is cancelled below).
-        # Kept as text: a rolled-back transaction expires the objects it wrote.
-        started.append(provider.start(session=session, order=order))
-        mails.order_placed(session=session, order=order)
-        cart.clear_saved()
-
     try:
-        order, created = place_order(
-            session=session, lines=cart.wanted_lines(), contact=contact, delivery=delivery,
-            provider=provider.name, idempotency_key=form.idempotency_key.data,
-            hold_minutes=payments.hold_minutes(provider.name),
-            user_id=current_user.id if current_user.is_authenticated else None,
-            locale=current_locale_name(), before_stock=before_stock, commit=True,
+        order, created = complete_checkout(
+            session=session, lines=cart.wanted_lines(), state=_state(),
+            idempotency_key=form.idempotency_key.data,
             expected_total=int(shown_total) if shown_total.isdigit() and len(shown_total) < 16
-            else -1)
+            else -1,
+            user_id=current_user.id if current_user.is_authenticated else None,
+            locale=current_locale_name())
     except TotalChanged as changed:
+        session.rollback()
         form.idempotency_key.data = secrets.token_urlsafe(24)
-        form.total_amount.data = str(sum(line.line_total.amount for line in cart.lines()
-                                         if line.on_sale))
+        form.total_amount.data = str(cart.total())
         return _check_page(form, 400, str(changed))
-    except OutOfStock:
-        for reference in started:
-            cancel_unused_payment(provider, reference)
-        raise
     if created:
+        cart.clear_saved()
         cart.forget()
         web_session.pop(CHECKOUT_KEY, None)
-    else:  # another request with this key placed it first (a double click)
-        for reference in started:
-            cancel_unused_payment(provider, reference)
     return _after_placing(order)
 
 

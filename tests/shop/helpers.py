@@ -9,9 +9,10 @@ from sqlmodel import select
 
 from accounts.models import Role
 from catalog.models import ProductVariant
+from core.db import get_session
 from shop.models import DeliveryMethod, Order, Payment, ProviderName
 from shop.orders import Contact, Delivery, WantedLine, place_order
-from shop.providers import get_provider
+from shop.providers import card_payment_intent, get_provider
 from tests.factories import make_product, make_user, make_workshop
 
 CONTACT = Contact(name="王小明", email="buyer@example.cn", phone="13812345678")
@@ -45,8 +46,19 @@ def place(session, lines, *, provider=ProviderName.OFFLINE, key=None, user_id=No
         idempotency_key=key or secrets.token_urlsafe(24), hold_minutes=15, user_id=user_id,
         locale=locale)
     if created:
-        get_provider(provider).start(session=session, order=order)
+        get_provider(provider).record_payment(session=session, order=order)
+        session.flush()
     return order
+
+
+def card_reference(app, order_id):
+    """Make the card order's PaymentIntent as its pay page does, once the order is
+    committed; its id."""
+    with app.test_request_context():
+        payment_id = get_session().exec(select(Payment.id).where(
+            Payment.order_id == order_id)).one()
+        return card_payment_intent(provider=get_provider(ProviderName.STRIPE),
+                                   payment_id=payment_id).id
 
 
 def stock_of(session, variant_id):

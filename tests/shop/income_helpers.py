@@ -56,7 +56,7 @@ def paid_order(session, lines, *, operator_id=None, live_session_id=None) -> Ord
             session=session, lines=[WantedLine(v, q, live_session_id) for v, q in lines],
             contact=CONTACT, delivery=PICKUP, provider=ProviderName.OFFLINE,
             idempotency_key=secrets.token_urlsafe(24), hold_minutes=15)
-        get_provider(ProviderName.OFFLINE).start(session=session, order=order)
+        get_provider(ProviderName.OFFLINE).record_payment(session=session, order=order)
     payment = payment_of(session, order.id)
     mark_paid(session=session, payment=payment, amount=order.total_amount,
               currency=order.currency, by_user_id=operator_id, by_system="test")

@@ -206,3 +206,35 @@ def test_payment_after_expiry_without_stock_is_flagged_for_refund(app, db_sessio
         assert order.payment_status == PaymentStatus.PAID
         assert order.status == OrderStatus.CANCELLED and order.needs_attention
         assert stock_of(session, variant.id) == 1
+
+
+def test_two_versions_of_one_product_each_credit_its_makers_and_keep_english_names(
+        app, db_session, client):
+    """Lines snapshot the English names too, and an English order page shows them; two
+    versions of one product each carry the product's makers."""
+    from catalog.models import ProductVariant
+
+    with db_session() as session:
+        shop = make_shop(session, stock=5, price=1000)
+        product, first = shop["items"][0]
+        product.title_en = "Knot-button brooch"
+        first.name, first.name_en = "红色", "Red"
+        second = ProductVariant(product_id=product.id, sku=f"{first.sku}-B", name="蓝色",
+                                name_en="Blue", price_amount=1200, stock=5)
+        session.add_all([product, first, second])
+        session.flush()
+        order = place(session, [(first.id, 1), (second.id, 2)])
+        order_id, token = order.id, order.public_token
+    with db_session() as session:
+        lines = session.exec(select(OrderLine).where(OrderLine.order_id == order_id)
+                             .order_by(OrderLine.variant_id)).all()
+        assert [(line.product_name_en, line.variant_name_en) for line in lines] == [
+            ("Knot-button brooch", "Red"), ("Knot-button brooch", "Blue")]
+        for line in lines:
+            shares = session.exec(select(OrderLineMaker).where(
+                OrderLineMaker.order_line_id == line.id)).all()
+            assert sorted(s.share_basis_points for s in shares) == [5000, 5000]
+    client.get("/language/en")
+    page = client.get(f"/orders/{token}").get_data(as_text=True)
+    assert "Knot-button brooch (Blue)" in page
+    assert product.title not in page

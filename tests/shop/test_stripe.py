@@ -26,7 +26,15 @@ from shop.models import (
 )
 from tests.factories import make_user
 from tests.shop.conftest import WEBHOOK_SECRET, wait_for
-from tests.shop.helpers import make_shop, payment_of, place, reload, signed_event, stock_of
+from tests.shop.helpers import (
+    card_reference,
+    make_shop,
+    payment_of,
+    place,
+    reload,
+    signed_event,
+    stock_of,
+)
 
 
 def _client(localstripe):
@@ -37,7 +45,7 @@ def _card_order(app, db_session, *, stock=5, quantity=2):
     with app.test_request_context(), db_session() as session:
         _product, variant = make_shop(session, stock=stock, price=3000)["items"][0]
         order = place(session, [(variant.id, quantity)], provider=ProviderName.STRIPE)
-        reference = payment_of(session, order.id).provider_reference
+    reference = card_reference(app, order.id)
     return order.id, variant.id, reference
 
 

@@ -31,7 +31,7 @@ from shop.models import (
 )
 from tests.factories import login, make_user
 from tests.shop.conftest import WEBHOOK_SECRET
-from tests.shop.helpers import make_shop, payment_of, place, reload, signed_event
+from tests.shop.helpers import card_reference, make_shop, payment_of, place, reload, signed_event
 
 PAID = 6000
 
@@ -45,7 +45,7 @@ def _paid_card_order(app, db_session, localstripe, client, *, confirm=True):
     with app.test_request_context(), db_session() as session:
         _product, variant = make_shop(session, stock=5, price=3000)["items"][0]
         order = place(session, [(variant.id, 2)], provider=ProviderName.STRIPE)
-        reference = payment_of(session, order.id).provider_reference
+    reference = card_reference(app, order.id)
     api = _stripe(localstripe)
     api.v1.payment_intents.update(reference, params={"payment_method": "pm_card_visa"})
     intent = api.v1.payment_intents.confirm(reference)
@@ -260,7 +260,7 @@ def test_refund_event_for_an_unpaid_intent_is_sent_again_later(
     with app.test_request_context(), db_session() as session:
         _product, variant = make_shop(session, stock=5, price=3000)["items"][0]
         order = place(session, [(variant.id, 1)], provider=ProviderName.STRIPE)
-        reference = payment_of(session, order.id).provider_reference
+    reference = card_reference(app, order.id)
     event = _charge_refunded("evt_unpaid", "ch_x", reference, 1000)
     assert _post(client, event).status_code == 503
     with db_session() as session:
