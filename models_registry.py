@@ -7,5 +7,6 @@ import accounts.models  # noqa: F401
 import catalog.models  # noqa: F401
 import core.mail  # noqa: F401
 import livestream.models  # noqa: F401
+import livestream.room_models  # noqa: F401
 import shop.ledger_models  # noqa: F401
 import shop.models  # noqa: F401

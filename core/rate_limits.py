@@ -31,6 +31,9 @@ RULES = {
     "reset-mails-from-address": parse("10 per hour"),
     "reset-mails-for-account": parse("3 per hour"),
     "new-accounts-from-address": parse("10 per hour"),
+    # A live room's chat: a few messages a half-minute each, so one viewer cannot flood
+    # a room that a deaf host reads while presenting.
+    "live-messages-from-viewer": parse("5 per 30 seconds"),
 }
 
 

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, select
 
-from accounts.models import HostRole
+from accounts.models import HostRole, User
 from core.db import utcnow
 from livestream.models import LiveSession, LiveSessionProduct, LiveSessionSlot, SessionStatus
 from livestream.services import sync_required_slots
@@ -27,8 +27,13 @@ SESSIONS = [
 ]
 
 
+LIVE_NOW = ("live-now", "现在直播：盘扣胸针，手语讲解", "Live now: knot-button brooches, in sign language",
+            ["pankou-plum-set", "pankou-butterfly", "pankou-bookmark"])
+
+
 def load_livestream(*, session: Session, people: dict, products: dict) -> None:
-    """Scheduled sessions a few days ahead, in Shanghai evenings."""
+    """A room that is live now, and scheduled sessions a few days ahead."""
+    _live_now(session, people, products)
     today = datetime.now(SHANGHAI).date()
     for (slug, title, title_en, days, start, minutes, presenter, workshop,
          product_slugs) in SESSIONS:
@@ -78,3 +83,58 @@ def _team(session: Session, live: LiveSession, people: dict) -> None:
     wang = people["hosts"]["interp.wang"]
     if team and all(slot.host_id != wang.id for slot in team) and team[0].host_id is None:
         claim_slot(session=session, slot_id=team[0].id, host=wang)
+
+
+def _live_now(session: Session, people: dict, products: dict) -> None:
+    """A deaf presenter's room, live from the moment the demo is loaded: a product shown,
+    a voice interpreter and a captioner on, a question answered and one waiting. The
+    control room (as host.yang or the operator) has a live price ready to start."""
+    slug, title, title_en, product_slugs = LIVE_NOW
+    if session.exec(select(LiveSession.id).where(LiveSession.slug == slug)).first():
+        return
+    from livestream.room_models import LiveCaption, LiveMessage, LivePin
+
+    now = utcnow()
+    presenter = people["hosts"]["host.yang"]
+    live = LiveSession(
+        slug=slug, title=title, title_en=title_en,
+        description="小杨用手语介绍盘扣胸针，王敏做语音翻译，何芳打字幕。现在下单有直播价。",
+        description_en="Xiao Yang presents knot-button brooches in sign language; Wang Min "
+                       "voices her, He Fang types the captions.",
+        workshop_id=people["workshops"]["hexin-pankou"].id, presenter_id=presenter.id,
+        planned_start=now - timedelta(minutes=5), planned_end=now + timedelta(minutes=55),
+        status=SessionStatus.LIVE, started_at=now - timedelta(minutes=5))
+    session.add(live)
+    session.flush()
+    for position, product_slug in enumerate(product_slugs):
+        session.add(LiveSessionProduct(session_id=live.id, product_id=products[product_slug].id,
+                                       position=position))
+    session.add(LiveSessionSlot(session_id=live.id, role=HostRole.PRESENTER,
+                                starts_at=live.planned_start, ends_at=live.planned_end,
+                                is_required=True, host_id=presenter.id, claimed_at=now))
+    session.flush()
+    sync_required_slots(session=session, live=live)
+    for slot in session.exec(select(LiveSessionSlot).where(
+            LiveSessionSlot.session_id == live.id, LiveSessionSlot.host_id.is_(None))).all():
+        slot.host_id, slot.claimed_at = people["hosts"]["interp.wang"].id, now
+        session.add(slot)
+    session.add(LiveSessionSlot(session_id=live.id, role=HostRole.CAPTIONER,
+                                starts_at=live.planned_start, ends_at=live.planned_end,
+                                host_id=people["hosts"]["caption.he"].id, claimed_at=now))
+    session.add(LivePin(session_id=live.id, product_id=products[product_slugs[0]].id,
+                        pinned_at=now - timedelta(minutes=3), pinned_by_id=presenter.id))
+    shopper = session.exec(select(User).where(User.email == "shopper@demo.gongfang.cn")).one()
+    session.add(LiveMessage(session_id=live.id, user_id=shopper.id,
+                            author_name=shopper.display_name, body="梅花盘扣有红色的吗？",
+                            created_at=now - timedelta(minutes=2), answer="有的，红色和墨绿色都有。",
+                            answered_at=now - timedelta(minutes=1),
+                            answered_by_id=presenter.id))
+    session.add(LiveMessage(session_id=live.id, user_id=shopper.id,
+                            author_name=shopper.display_name, body="可以做成胸针送人吗？",
+                            created_at=now - timedelta(seconds=30)))
+    for seconds, text in ((170, "大家好，我是小杨，今天给大家介绍盘扣胸针。"),
+                          (100, "这一款是梅花盘扣，每一针都是手工缝的。")):
+        session.add(LiveCaption(session_id=live.id, text=text,
+                                created_at=now - timedelta(seconds=seconds),
+                                by_user_id=people["hosts"]["caption.he"].id))
+    session.flush()

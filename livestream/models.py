@@ -60,6 +60,11 @@ class LiveSession(SQLModel, table=True):
     series_id: int | None = Field(default=None, foreign_key="live_series.id", index=True)
     started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The interpreter's own picture, when they stream apart (shown picture-in-picture),
+    # and the recording the replay plays.
+    interpreter_stream_url: str | None = Field(default=None, max_length=500)
+    recording_url: str | None = Field(default=None, max_length=500)
+    peak_viewers: int = 0
 
     @property
     def minutes(self) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date, datetime, timedelta
 
+import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from accounts.models import HostCapability, HostProfile, HostRole, User, Workshop
@@ -19,8 +20,10 @@ def public_schedule(*, session: Session, limit: int = 100) -> list[LiveSession]:
     """Live now first, then sessions coming up, soonest first."""
     return list(session.exec(
         select(LiveSession)
-        .where(LiveSession.status.in_([SessionStatus.LIVE.value, SessionStatus.SCHEDULED.value]),
-               LiveSession.planned_end > utcnow())
+        # A stream that runs over its planned end is still live until its host ends it.
+        .where(sa.or_(LiveSession.status == SessionStatus.LIVE.value,
+                      sa.and_(LiveSession.status == SessionStatus.SCHEDULED.value,
+                              LiveSession.planned_end > utcnow())))
         .order_by((LiveSession.status == SessionStatus.LIVE.value).desc(),
                   LiveSession.planned_start).limit(limit)).all())
 

@@ -17,9 +17,10 @@ from accounts.models import HostProfile, Role, User
 from core.db import get_session
 from core.errors import DomainError
 from core.navigation import ANYONE, SIGNED_IN, add_nav, add_operator_link
-from livestream import calendars, lifecycle, queries, slots
+from livestream import calendars, lifecycle, queries, replay, slots
 from livestream.models import LiveSession, Notice, ReminderRequest, SessionStatus
 from livestream.notices import notices_for
+from livestream.room_models import LiveCaption
 from livestream.rules import team_rota
 
 bp = Blueprint("livestream", __name__)
@@ -66,6 +67,10 @@ def session_page(slug: str):
     """One session: when, who presents and interprets, what is shown, reminders."""
     session = get_session()
     live = _visible_session(slug)
+    if live.status == SessionStatus.LIVE:
+        from livestream.room_views import room_page
+
+        return room_page(live)
     team = queries.session_slots(session=session, live_ids=[live.id])[live.id]
     rotas = {slot.id: team_rota(starts_at=slot.starts_at, ends_at=slot.ends_at,
                                 team_size=slot.team_size, swap_minutes=slot.swap_minutes)
@@ -74,10 +79,20 @@ def session_page(slug: str):
         ReminderRequest.session_id == live.id,
         ReminderRequest.user_id == current_user.id)).first() is not None
     products = queries.session_products(session=session, live_id=live.id)
-    return render_template("livestream/session.html", live=live, team=team, rotas=rotas,
-                           products=products, reminded=reminded,
-                           workshops=queries.session_workshops(session=session, live=live,
-                                                               products=products))
+    context = dict(live=live, team=team, rotas=rotas, products=products, reminded=reminded,
+                   workshops=queries.session_workshops(session=session, live=live,
+                                                       products=products))
+    if live.status == SessionStatus.ENDED:
+        from livestream.room import lineup
+
+        return render_template(
+            "livestream/replay.html", **context,
+            chapters=replay.chapters(session=session, live=live),
+            answered=replay.answered_questions(session=session, live=live),
+            lineup=lineup(session=session, live_id=live.id),
+            has_captions=session.exec(select(LiveCaption.id).where(
+                LiveCaption.session_id == live.id)).first() is not None)
+    return render_template("livestream/session.html", **context)
 
 
 @bp.route("/live/<slug>/remind", methods=["POST"])
@@ -193,7 +208,14 @@ def notices_read():
     return redirect(url_for("livestream.notices"), code=303)
 
 
-from livestream import api, operator_views  # noqa: E402  (they register on bp)
+from livestream import (  # noqa: E402  (they register on bp)
+    api,
+    control_views,
+    operator_views,
+    report_views,
+    room_views,
+)
 
 bp.register_blueprint(operator_views.bp)
 bp.register_blueprint(api.bp)
+ROOM_VIEWS = (room_views, control_views, report_views)  # their routes are on bp itself

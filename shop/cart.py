@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask import g
+from flask import g, has_request_context, request
 from flask import session as web_session
 from flask_babel import gettext as _
 from flask_login import current_user, user_logged_in
@@ -17,10 +17,13 @@ from markupsafe import Markup
 from sqlmodel import Session, select
 
 from catalog.models import Product, ProductVariant
-from core.db import get_session
+from core.db import get_session, utcnow
 from core.errors import DomainError, NotFound
 from core.money import Money
 from core.written import as_written, written_message
+from livestream import live_prices
+from livestream.attribution import session_presenting, watched_session
+from livestream.room_models import LivePrice
 from shop.models import CartItem
 from shop.orders import MAX_LINE_QUANTITY, WantedLine, load_sellable
 
@@ -29,17 +32,26 @@ SESSION_KEY = "cart"
 
 @dataclass
 class CartLine:
-    """A cart line with today's price and stock."""
+    """A cart line with today's price and stock: the live price while it runs, for a
+    line added in that session's room (read again on every page, so a price whose
+    countdown has ended stops applying to carts filled before)."""
 
     variant: ProductVariant
     product: Product | None
     quantity: int
     live_session_id: int | None
     on_sale: bool
+    live_price: LivePrice | None = None
+
+    @property
+    def unit_price(self) -> Money:
+        if self.live_price is not None:
+            return Money(self.live_price.price_amount, self.live_price.currency)
+        return self.variant.price
 
     @property
     def line_total(self) -> Money:
-        return self.variant.price * self.quantity
+        return self.unit_price * self.quantity
 
     @property
     def name(self) -> Markup:
@@ -105,17 +117,37 @@ def lines() -> list[CartLine]:
     return g.cart_lines
 
 
-def _read_lines() -> list[CartLine]:
+def _attributed() -> dict[int, tuple[int, int | None]]:
+    """The cart, each line without a session credited to the stream this browser
+    watched in the last 30 minutes when that stream presents the line's product
+    (livestream.attribution): the cart and the checkout price it alike."""
     raw = _raw()
+    watched = watched_session(request) if has_request_context() else None
+    if watched is None:
+        return raw
+    session = get_session()
+    return {vid: (q, ls if ls else session_presenting(session, variant_id=vid,
+                                                      session_id=watched))
+            for vid, (q, ls) in raw.items()}
+
+
+def _read_lines() -> list[CartLine]:
+    raw = _attributed()
     if not raw:
         return []
     session = get_session()
     sellable = load_sellable(session, list(raw))
+    now = utcnow()
+    offers = live_prices.prices_for(session, {(ls, vid) for vid, (_q, ls) in raw.items()
+                                              if ls and vid in sellable}, now)
     result = []
     for variant_id, (quantity, live_session_id) in raw.items():
         if variant_id in sellable:
             variant, product = sellable[variant_id]
-            result.append(CartLine(variant, product, quantity, live_session_id, True))
+            offer = offers.get((live_session_id, variant_id))
+            if offer is not None and not (offer.running(now) and offer.left > 0):
+                offer = None
+            result.append(CartLine(variant, product, quantity, live_session_id, True, offer))
         else:
             variant = session.get(ProductVariant, variant_id)
             if variant is None:
@@ -142,9 +174,16 @@ def add(variant_id: int, quantity: int, live_session_id: int | None = None) -> C
     if variant_id not in sellable:
         raise NotFound(_("That product is not on sale."))
     variant, product = sellable[variant_id]
-    current = _raw().get(variant_id, (0, None))[0]
+    current, kept_session = _raw().get(variant_id, (0, None))
     wanted = current + quantity
     _check_quantity(variant, wanted)
+    live_session_id = live_session_id or kept_session
+    if live_session_id:  # over the live price's limits: say so now, not at checkout
+        now = utcnow()
+        offer = live_prices.prices_for(get_session(), {(live_session_id, variant_id)},
+                                       now).get((live_session_id, variant_id))
+        if offer is not None:
+            live_prices.applies(offer, wanted, now)
     _store(variant_id, wanted, live_session_id)
     return CartLine(variant, product, wanted, live_session_id, True)
 
@@ -193,7 +232,7 @@ def forget() -> None:
 
 def wanted_lines() -> list[WantedLine]:
     """The cart as lines to order."""
-    return [WantedLine(vid, q, ls) for vid, (q, ls) in sorted(_raw().items())]
+    return [WantedLine(vid, q, ls) for vid, (q, ls) in sorted(_attributed().items())]
 
 
 def merge_guest_cart(*, session: Session, user_id: int, guest: dict) -> None:

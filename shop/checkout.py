@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
+from livestream.room import announce_order
 from shop import mails, payments
 from shop.models import DeliveryMethod, Order, ProviderName
 from shop.orders import Contact, Delivery, WantedLine, place_order
@@ -48,4 +49,5 @@ def complete_checkout(*, session: Session, lines: list[WantedLine], state: dict,
         provider.record_payment(session=session, order=order)
         mails.order_placed(session=session, order=order)
         session.flush()
+        announce_order(session=session, order_id=order.id)
     return order, created

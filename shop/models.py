@@ -194,6 +194,7 @@ class OrderLine(SQLModel, table=True):
     workshop_id: int = Field(foreign_key="workshop.id", index=True)
     live_session_id: int | None = Field(default=None, foreign_key="live_session.id",
                                         index=True)
+    live_price_id: int | None = Field(default=None, foreign_key="live_price.id", index=True)
     product_name: str = Field(max_length=120)
     product_name_en: str | None = Field(default=None, max_length=120)
     variant_name: str = Field(default="", max_length=60)

@@ -24,6 +24,7 @@ from sqlmodel import Session, select
 from catalog.models import Product, ProductMaker, ProductStatus, ProductVariant
 from core.db import utcnow
 from core.errors import Conflict, DomainError
+from livestream import live_prices
 from shop.history import record_change
 from shop.models import (
     DeliveryMethod,
@@ -215,7 +216,17 @@ def place_order(*, session: Session, lines: list[WantedLine], contact: Contact,
     if len(currencies) != 1:
         raise DomainError(_("These goods cannot be bought together. Buy them separately."))
     names = {vid: item.name for vid, item in sellable.items()}
-    total = sum(sellable[vid].variant.price_amount * q for vid, q in merged.items())
+    now = utcnow()
+    offers = live_prices.prices_for(session, {(sid, vid) for vid, sid in sessions.items()
+                                              if sid}, now)
+    at_live_price = {}
+    for vid, quantity in merged.items():
+        offer = offers.get((sessions.get(vid), vid))
+        if offer is not None and live_prices.applies(offer, quantity, now):
+            at_live_price[vid] = offer
+    unit_prices = {vid: at_live_price[vid].price_amount if vid in at_live_price
+                   else sellable[vid].variant.price_amount for vid in merged}
+    total = sum(unit_prices[vid] * q for vid, q in merged.items())
     if expected_total is not None and expected_total != total:
         raise TotalChanged()
     short = [(names[vid], sellable[vid].variant.stock) for vid in sorted(merged)
@@ -227,7 +238,6 @@ def place_order(*, session: Session, lines: list[WantedLine], contact: Contact,
         if (other := order_with_key(session, idempotency_key)) is None:
             raise Conflict(_("This order is already being placed. Please wait."))
         return other, False
-    now = utcnow()
     order = Order(
         number=new_order_number(), public_token=secrets.token_urlsafe(24),
         user_id=user_id, locale=locale, contact_name=contact.name, email=contact.email,
@@ -242,27 +252,33 @@ def place_order(*, session: Session, lines: list[WantedLine], contact: Contact,
                     .where(OrderIdempotencyKey.key == idempotency_key)
                     .values(order_id=order.id)
                     .execution_options(synchronize_session=False))
-    _write_lines(session, order, [(sellable[vid], merged[vid], sessions.get(vid))
-                                  for vid in sorted(merged)])
+    _write_lines(session, order, [
+        (sellable[vid], merged[vid], sessions.get(vid), unit_prices[vid],
+         at_live_price[vid].id if vid in at_live_price else None) for vid in sorted(merged)])
     record_change(session, order, "order", None, order.status.value, by_user_id=user_id,
                   by_system=None if user_id else "checkout")
+    keys = live_prices.buyer_keys(user_id=user_id, email=contact.email, phone=contact.phone)
+    for vid in sorted(at_live_price):
+        live_prices.claim_units(session=session, price=at_live_price[vid],
+                                quantity=merged[vid], keys=keys, now=now)
     take_stock(session, merged, names)
     session.flush()
     return order, True
 
 
 def _write_lines(session: Session, order: Order, wanted: list) -> None:
-    """The order's lines (each a snapshot of name, SKU, price, makers and session) and
-    its stock holds."""
+    """The order's lines (each a snapshot of name, SKU, price, makers, session and live
+    price) and its stock holds."""
     lines = [OrderLine(
         order_id=order.id, product_id=item.product.id, variant_id=item.variant.id,
         workshop_id=item.product.workshop_id, live_session_id=live_session_id,
+        live_price_id=live_price_id,
         product_name=item.product.title, product_name_en=item.product.title_en,
         variant_name=item.variant.name, variant_name_en=item.variant.name_en,
         sku=item.variant.sku, is_digital=item.product.is_digital,
-        unit_price_amount=item.variant.price_amount, currency=item.variant.price_currency,
-        quantity=quantity, line_total_amount=item.variant.price_amount * quantity)
-        for item, quantity, live_session_id in wanted]
+        unit_price_amount=unit_price, currency=item.variant.price_currency,
+        quantity=quantity, line_total_amount=unit_price * quantity)
+        for item, quantity, live_session_id, unit_price, live_price_id in wanted]
     session.add_all(lines)
     session.flush()
     makers: dict[int, list[ProductMaker]] = {}
@@ -273,7 +289,7 @@ def _write_lines(session: Session, order: Order, wanted: list) -> None:
     session.add_all([OrderLineMaker(order_line_id=line.id, maker_id=maker.maker_id,
                                     share_basis_points=maker.share_basis_points)
                      for line in lines for maker in makers.get(line.product_id, [])])
-    session.add_all([StockHold(order_id=order.id, variant_id=item.variant.id,
-                               quantity=quantity, status=HoldStatus.HELD,
+    session.add_all([StockHold(order_id=order.id, variant_id=line.variant_id,
+                               quantity=line.quantity, status=HoldStatus.HELD,
                                expires_at=order.hold_expires_at, created_at=order.created_at)
-                     for item, quantity, _session in wanted])
+                     for line in lines])

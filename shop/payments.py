@@ -148,6 +148,7 @@ def cancel_unpaid(*, session: Session, order: Order, by_user_id: int | None = No
     ).values(status=OrderStatus.CANCELLED, payment_status=PaymentStatus.NOT_PAID))
     if moved != 1:
         return False
+    give_back_live_price_units(session=session, order=order, now=now)
     release_holds(session=session, order_id=order.id, now=now)
     _update(session, sa.update(Payment).where(
         Payment.order_id == order.id,
@@ -159,6 +160,26 @@ def cancel_unpaid(*, session: Session, order: Order, by_user_id: int | None = No
     session.flush()
     mails.order_cancelled(session=session, order=order)
     return True
+
+
+def give_back_live_price_units(*, session: Session, order: Order, now: datetime,
+                               quantities: dict[int, int] | None = None) -> None:
+    """Units of the order's lines sold at a live price go back to its count while its
+    countdown still runs (`quantities`: line id -> units; all of each line by default).
+    Called before the stock is touched, the order every checkout locks them in."""
+    from livestream import live_prices
+
+    lines = session.exec(select(OrderLine).where(OrderLine.order_id == order.id,
+                                                 OrderLine.live_price_id.is_not(None))
+                         .order_by(OrderLine.live_price_id)).all()
+    if not lines:
+        return
+    keys = live_prices.buyer_keys(user_id=order.user_id, email=order.email, phone=order.phone)
+    for line in lines:
+        units = line.quantity if quantities is None else quantities.get(line.id, 0)
+        if units > 0:
+            live_prices.give_back_units(session=session, price_id=line.live_price_id,
+                                        quantity=units, keys=keys, now=now)
 
 
 def release_holds(*, session: Session, order_id: int, now: datetime) -> int:

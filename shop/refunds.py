@@ -27,6 +27,7 @@ from shop.models import (
     PaymentStatus,
     Refund,
 )
+from shop.payments import give_back_live_price_units
 from shop.providers import get_provider
 
 
@@ -133,9 +134,13 @@ def unbook_failed_refund(*, session: Session, refund: Refund, by_system: str) ->
 
 
 def _restock_remaining(session: Session, order: Order) -> None:
-    """Put back every unit not yet put back, each line at most once per unit."""
+    """Put back every unit not yet put back, each line at most once per unit (and to a
+    live price's count while it runs)."""
     lines = session.exec(select(OrderLine).where(OrderLine.order_id == order.id)
                          .order_by(OrderLine.variant_id)).all()
+    give_back_live_price_units(session=session, order=order, now=utcnow(), quantities={
+        line.id: line.quantity - line.refunded_quantity for line in lines
+        if line.variant_id is not None and not line.is_digital})
     for line in lines:
         remaining = line.quantity - line.refunded_quantity
         if remaining <= 0 or line.variant_id is None or line.is_digital:

@@ -16,6 +16,7 @@ from core.forms import form_view
 from core.i18n import current_locale_name
 from core.navigation import SIGNED_IN, add_nav, add_operator_link
 from core.written import written_message
+from livestream import attribution
 from shop import cart, orders
 from shop.checkout import complete_checkout
 from shop.forms import (
@@ -77,19 +78,17 @@ def cart_add():
     if not 1 <= quantity <= MAX_LINE_QUANTITY:
         raise DomainError(_("Quantity must be a whole number between 1 and %(max)d",
                             max=MAX_LINE_QUANTITY))
-    live_session_id = _live_session(request.form.get("live_session_id"))
+    raw_session = request.form.get("live_session_id")
+    live_session_id = attribution.session_presenting(
+        get_session(), variant_id=variant_id,
+        session_id=int(raw_session) if raw_session and raw_session.isdigit()
+        and len(raw_session) < 10 else attribution.watched_session(request))
     line = cart.add(variant_id, quantity, live_session_id)
     flash(written_message(_("%(name)s is in your cart (%(quantity)d)."), name=line.name,
                           quantity=line.quantity), "success")
+    if request.form.get("then") == "checkout":  # "Buy now" in the live room
+        return redirect(url_for("shop.checkout_start"))
     return redirect(url_for("shop.cart_page"))
-
-
-def _live_session(raw) -> int | None:
-    if not raw or not str(raw).isdigit() or len(str(raw)) > 9:
-        return None
-    from livestream.models import LiveSession
-
-    return int(raw) if get_session().get(LiveSession, int(raw)) is not None else None
 
 
 @bp.route("/cart/update", methods=["POST"])

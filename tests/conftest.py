@@ -155,6 +155,9 @@ def app(app_config):
 
     application = create_app(app_config)
     yield application
+    if "live_viewers" in application.extensions:
+        application.extensions["live_viewers"].stop()
+    application.extensions["events"].close()
     application.extensions["database"].engine.dispose()
 
 
