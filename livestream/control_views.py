@@ -112,6 +112,7 @@ def control_page(live: LiveSession, access: room.RoomAccess, status: int = 200, 
         figures=running_figures(session=session, live=live,
                                 viewers_now=bus().connected(channel(live.id))),
         position=bus().latest_id(channel(live.id)), failed_form=failed[0] if failed else None,
+        has_errors=bool(failed),
         readiness=_readiness(session, live), now=now), status
 
 

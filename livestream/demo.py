@@ -32,7 +32,9 @@ LIVE_NOW = ("live-now", "现在直播：盘扣胸针，手语讲解", "Live now:
 
 
 def load_livestream(*, session: Session, people: dict, products: dict) -> None:
-    """A room that is live now, and scheduled sessions a few days ahead."""
+    """Last week's stream (a replay), a room that is live now, and scheduled sessions a
+    few days ahead."""
+    _last_week(session, people, products)
     _live_now(session, people, products)
     today = datetime.now(SHANGHAI).date()
     for (slug, title, title_en, days, start, minutes, presenter, workshop,
@@ -103,7 +105,9 @@ def _live_now(session: Session, people: dict, products: dict) -> None:
                        "voices her, He Fang types the captions.",
         workshop_id=people["workshops"]["hexin-pankou"].id, presenter_id=presenter.id,
         planned_start=now - timedelta(minutes=5), planned_end=now + timedelta(minutes=55),
-        status=SessionStatus.LIVE, started_at=now - timedelta(minutes=5))
+        status=SessionStatus.LIVE, started_at=now - timedelta(minutes=5),
+        # Test patterns standing for the studio's picture and the interpreter's own one.
+        stream_url="/static/demo/studio.webm", interpreter_stream_url="/static/demo/signer.webm")
     session.add(live)
     session.flush()
     for position, product_slug in enumerate(product_slugs):
@@ -137,4 +141,51 @@ def _live_now(session: Session, people: dict, products: dict) -> None:
         session.add(LiveCaption(session_id=live.id, text=text,
                                 created_at=now - timedelta(seconds=seconds),
                                 by_user_id=people["hosts"]["caption.he"].id))
+    session.flush()
+
+
+LAST_WEEK = ("pankou-last-week", "上周回放：盘扣的故事", "Last week: the story of knot buttons")
+
+
+def _last_week(session: Session, people: dict, products: dict) -> None:
+    """An ended stream by the same presenter: its replay has chapters, captions and
+    answered questions; the demo income's stream orders were bought in it."""
+    slug, title, title_en = LAST_WEEK
+    if session.exec(select(LiveSession.id).where(LiveSession.slug == slug)).first():
+        return
+    from livestream.room_models import LiveCaption, LiveMessage, LivePin, LiveViewer
+
+    presenter = people["hosts"]["host.yang"]
+    start = (utcnow() - timedelta(days=7)).replace(second=0, microsecond=0)
+    live = LiveSession(
+        slug=slug, title=title, title_en=title_en,
+        description="小杨讲盘扣的故事和做法。", workshop_id=people["workshops"]["hexin-pankou"].id,
+        presenter_id=presenter.id, planned_start=start, planned_end=start + timedelta(minutes=45),
+        status=SessionStatus.ENDED, started_at=start, ended_at=start + timedelta(minutes=42),
+        recording_url="/static/demo/studio.webm", peak_viewers=38)
+    session.add(live)
+    session.flush()
+    for position, product_slug in enumerate(["pankou-plum-set", "pankou-bookmark"]):
+        session.add(LiveSessionProduct(session_id=live.id, product_id=products[product_slug].id,
+                                       position=position))
+        session.add(LivePin(session_id=live.id, product_id=products[product_slug].id,
+                            pinned_at=start + timedelta(minutes=2 + 18 * position),
+                            unpinned_at=start + timedelta(minutes=20 + 20 * position),
+                            pinned_by_id=presenter.id))
+    session.add(LiveSessionSlot(session_id=live.id, role=HostRole.PRESENTER, starts_at=start,
+                                ends_at=live.planned_end, is_required=True,
+                                host_id=presenter.id, claimed_at=start))
+    shopper = session.exec(select(User).where(User.email == "shopper@demo.gongfang.cn")).one()
+    session.add(LiveMessage(session_id=live.id, user_id=shopper.id,
+                            author_name=shopper.display_name, body="书签可以寄到外地吗？",
+                            created_at=start + timedelta(minutes=25), answer="可以，全国包邮。",
+                            answered_at=start + timedelta(minutes=26),
+                            answered_by_id=presenter.id))
+    for minute, text in ((1, "大家好，今天讲盘扣的故事。"), (3, "盘扣是中国传统的扣子。"),
+                         (21, "这是盘扣书签，送朋友很合适。")):
+        session.add(LiveCaption(session_id=live.id, text=text,
+                                created_at=start + timedelta(minutes=minute)))
+    for n in range(38):
+        session.add(LiveViewer(session_id=live.id, viewer_key=f"demo:{n}",
+                               first_seen_at=start + timedelta(minutes=n % 30)))
     session.flush()

@@ -21,6 +21,16 @@ from livestream.room_models import (
 WHOLE_NUMBER = _l("Enter a whole number")
 
 
+class WholeNumberField(IntegerField):
+    """A whole number whose unreadable input gets our message, not WTForms' own."""
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError as exc:
+            raise ValueError(str(WHOLE_NUMBER)) from exc
+
+
 class MessageForm(Form):
     """A viewer's question or message."""
 
@@ -49,13 +59,13 @@ class LivePriceForm(Form):
                              validators=[InputRequired(_l("Choose a product"))])
     price = StringField(_l("Live price in yuan"), validators=[
         InputRequired(_l("Enter the live price, for example 39.00"))])
-    quantity_limit = IntegerField(_l("How many at this price"), validators=[
+    quantity_limit = WholeNumberField(_l("How many at this price"), validators=[
         InputRequired(WHOLE_NUMBER),
         NumberRange(min=1, max=MAX_UNITS, message=_l("Enter a number from 1 to %(max)d"))])
-    per_buyer_limit = IntegerField(_l("Most one buyer can have"), default=2, validators=[
+    per_buyer_limit = WholeNumberField(_l("Most one buyer can have"), default=2, validators=[
         InputRequired(WHOLE_NUMBER),
         NumberRange(min=1, max=MAX_UNITS, message=_l("Enter a number from 1 to %(max)d"))])
-    seconds = IntegerField(_l("Countdown in seconds"), default=300, validators=[
+    seconds = WholeNumberField(_l("Countdown in seconds"), default=300, validators=[
         InputRequired(WHOLE_NUMBER),
         NumberRange(min=MIN_SECONDS, max=MAX_SECONDS,
                     message=_l("The countdown must be from 10 seconds to 20 minutes "

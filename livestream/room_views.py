@@ -56,7 +56,7 @@ def room_page(live: LiveSession, *, form: MessageForm | None = None, status: int
         "livestream/room.html", live=live, lineup=lineup, state=state, position=position,
         message_form=form or MessageForm(formdata=None), muted=bool(muted), images=images,
         products={product.id: (product, variants) for product, variants in lineup},
-        now=utcnow(), **(context or {}))
+        now=utcnow(), has_errors=bool(form and form.errors), **(context or {}))
     return mark_watching(Response(body, status=status), live.id, new_viewer)
 
 

@@ -32,7 +32,10 @@ def _variant(session: Session, sku: str) -> ProductVariant | None:
 
 def load_income(*, session: Session, people: dict) -> None:
     """Paid orders this month, one from a live stream, and a stall sale at a metro cart."""
-    stream = session.exec(select(LiveSession).order_by(LiveSession.planned_start)).first()
+    # Bought in last week's stream (livestream.demo), so its replay's report has figures.
+    stream = session.exec(select(LiveSession).where(
+        LiveSession.slug == "pankou-last-week")).first() or session.exec(
+        select(LiveSession).order_by(LiveSession.planned_start)).first()
     operator = people["operator"]
     for key, wanted, live in DEMO_ORDERS:
         lines = []

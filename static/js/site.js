@@ -45,4 +45,18 @@
       (target || field).focus({ preventScroll: true });
     });
   }
+
+  // A live price's countdown beside a cart line (the words beside it say when it ends).
+  var countdowns = document.querySelectorAll("[data-countdown-to]");
+  if (countdowns.length) {
+    var tick = function () {
+      countdowns.forEach(function (element) {
+        var left = Math.max(0, Math.round(
+          (new Date(element.getAttribute("data-countdown-to")) - new Date()) / 1000));
+        element.textContent = Math.floor(left / 60) + ":" + String(left % 60).padStart(2, "0");
+      });
+    };
+    tick();
+    setInterval(tick, 1000);
+  }
 })();

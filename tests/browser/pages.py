@@ -49,6 +49,32 @@ class State:
 ERRORS = State("errors", submit_with_text_cleared)
 
 
+def send_an_empty_question(page: Page) -> None:
+    """The room's question box sent empty: its error, shown without leaving the room."""
+    page.locator("[data-chat-form] button[type=submit]").click()
+    expect(page.locator("[data-chat-error]")).to_be_visible()
+
+
+def start_a_live_price_without_a_price(page: Page) -> None:
+    """The control room's live-price form sent without a price: the GOV.UK error state."""
+    page.locator(".price-form #price").fill("")
+    with page.expect_navigation(wait_until="load"):
+        page.locator(".price-form button[type=submit]").click()
+    expect(page.locator("[data-error-summary]")).to_be_focused()
+
+
+def move_the_captions_up(page: Page) -> None:
+    """Captions over the top of the picture, the signer's picture and captions both on."""
+    page.locator("[data-move-captions]").click()
+    expect(page.locator("[data-caption-overlay]")).to_have_class(re.compile("caption-top"))
+    expect(page.locator("[data-signer]")).to_be_visible()
+
+
+QUESTION_ERROR = State("question-error", send_an_empty_question)
+PRICE_ERROR = State("price-error", start_a_live_price_without_a_price)
+CAPTIONS_MOVED = State("captions-top", move_the_captions_up)
+
+
 @dataclass(frozen=True)
 class Visit:
     """One URL to check: `path` may name demo samples ({user_id}, {workshop_id}...)."""
@@ -199,7 +225,19 @@ PAGES: dict[str, tuple[Visit, ...]] = {
     ),
     # Livestream -------------------------------------------------------------------------
     "livestream.schedule": (Visit("live-schedule", "/live"),),
-    "livestream.session_page": (Visit("live-session", "/live/pankou-evening"),),
+    "livestream.session_page": (
+        Visit("live-session", "/live/pankou-evening"),
+        Visit("live-room", "/live/live-now", states=(CAPTIONS_MOVED,)),
+        Visit("live-room-signed-in", "/live/live-now", role="shopper",
+              states=(QUESTION_ERROR,)),
+        Visit("live-replay", "/live/pankou-last-week"),
+    ),
+    "livestream.control_room": (
+        Visit("live-control", "/live/live-now/control", role="host", states=(PRICE_ERROR,)),
+    ),
+    "livestream.stream_report": (
+        Visit("live-report", "/live/pankou-last-week/report", role="host"),
+    ),
     "livestream.host_schedule": (
         Visit("host-schedule", "/host/schedule", role="interpreter"),
     ),
@@ -239,6 +277,11 @@ NOT_PAGES: dict[str, str] = {
     "income.operator_batch_csv": "a payout batch as .csv for the bank",
     "livestream.host_feed": "/calendar/host/<token>.ics: a host's calendar feed",
     "livestream.session_calendar": "/live/<slug>/calendar.ics: one session as .ics",
+    "livestream.room_events": "/live/<slug>/events: the room's Server-Sent Events",
+    "livestream.room_state": "/live/<slug>/state.json: the room now, for polling",
+    "livestream.room_captions": "/live/<slug>/captions.vtt: the captions track",
+    "livestream.control_figures": "/live/<slug>/control/figures.json: running figures",
+    "livestream.stream_report_csv": "/live/<slug>/report.csv: the stream report as .csv",
     # JSON APIs and their OpenAPI documents
     "catalog.api.products": "JSON API",
     "catalog.api.product_detail": "JSON API",
