@@ -57,6 +57,10 @@ KNOWN_SETTINGS = {
         Setting("BASE_URL", "public address used in mails and calendar feeds"),
         Setting("CATALOG_PAGE_CACHE_SECONDS", "seconds a storefront page is kept for "
                 "visitors who are not signed in; 0 turns the cache off"),
+        Setting("EVENTS_HEARTBEAT_SECONDS", "seconds between a live room stream's heartbeats"),
+        Setting("EVENTS_STREAM_SECONDS", "seconds one live room stream stays open before "
+                "the browser reconnects"),
+        Setting("EVENTS_REDIS_PREFIX", "prefix of the live rooms' Redis keys"),
     ]
 }
 
@@ -168,6 +172,13 @@ def load_config(environ: dict[str, str] | None = None) -> dict[str, object]:
         **({"CATALOG_PAGE_CACHE_SECONDS": _parse_int(
             "CATALOG_PAGE_CACHE_SECONDS", env["CATALOG_PAGE_CACHE_SECONDS"], minimum=0,
             maximum=3600)} if env.get("CATALOG_PAGE_CACHE_SECONDS") else {}),
+        "EVENTS_HEARTBEAT_SECONDS": _parse_int(
+            "EVENTS_HEARTBEAT_SECONDS", env.get("EVENTS_HEARTBEAT_SECONDS", "15"),
+            minimum=1, maximum=300),
+        "EVENTS_STREAM_SECONDS": _parse_int(
+            "EVENTS_STREAM_SECONDS", env.get("EVENTS_STREAM_SECONDS", "900"),
+            minimum=5, maximum=24 * 3600),
+        "EVENTS_REDIS_PREFIX": env.get("EVENTS_REDIS_PREFIX") or "gongfang:events:",
         "STRIPE_API_BASE": env.get("STRIPE_API_BASE") or None,
         "STRIPE_JS_URL": env.get("STRIPE_JS_URL", "https://js.stripe.com/v3/"),
         **stripe_keys,
