@@ -67,7 +67,11 @@ class ViewerLog:
             insert = (pg_insert if session.get_bind().dialect.name == "postgresql"
                       else sqlite_insert)
             now = utcnow()
+            known = set(session.exec(sa.select(LiveSession.id).where(
+                LiveSession.id.in_(list(pending) or [0]))).scalars())
             for live_id, keys in pending.items():
+                if live_id not in known:
+                    continue  # deleted meanwhile: nothing to count it against
                 session.execute(insert(LiveViewer).values(
                     [{"session_id": live_id, "viewer_key": key, "first_seen_at": now}
                      for key in sorted(keys)]).on_conflict_do_nothing())

@@ -41,7 +41,7 @@
   }
 
   // Quick actions are sent in the background; their result is said in the status region.
-  control.querySelectorAll("form[data-async]").forEach(function (form) {
+  function enhance(form) {
     form.addEventListener("submit", function (event) {
       if (!window.fetch) return;
       event.preventDefault();
@@ -70,7 +70,8 @@
         })
         .catch(function () { form.submit(); });
     });
-  });
+  }
+  control.querySelectorAll("form[data-async]").forEach(enhance);
 
   // Alerts: a count and one highlight for new questions and orders.
   var box = control.querySelector("[data-alert-box]");
@@ -127,10 +128,40 @@
     var existing = cards.querySelector('[data-message-id="' + event.id + '"]');
     if (existing) {
       existing.classList.toggle("question-answered", !!event.answered);
+      existing.classList.remove("question-new");
+      if (event.answered) {
+        var answer = existing.querySelector(".chat-answer");
+        if (!answer) {
+          answer = document.createElement("p");
+          answer.className = "chat-answer";
+          existing.querySelector(".question-body").insertAdjacentElement("afterend", answer);
+        }
+        answer.textContent = "";
+        if (event.answer) {
+          var label = document.createElement("strong");
+          label.textContent = T.yourAnswer;
+          answer.appendChild(label);
+          answer.appendChild(document.createTextNode(" "));
+          answer.appendChild(written(document.createElement("span"), event.answer));
+        } else {
+          answer.textContent = T.answered;
+        }
+      }
       return;
     }
     var card = template.content.firstElementChild.cloneNode(true);
     card.setAttribute("data-message-id", event.id);
+    var id = String(Number(event.id));
+    card.querySelectorAll("form").forEach(function (form) {
+      form.setAttribute("action", form.getAttribute("action").replace("__ID__", id));
+      enhance(form);
+    });
+    card.querySelectorAll("[id*='__ID__'], [for*='__ID__']").forEach(function (element) {
+      ["id", "for"].forEach(function (name) {
+        var value = element.getAttribute(name);
+        if (value) element.setAttribute(name, value.replace("__ID__", id));
+      });
+    });
     written(card.querySelector('[data-field="author"]'), event.author);
     card.querySelector('[data-field="kind"]').textContent = event.is_question ? T.question
       : T.message;
