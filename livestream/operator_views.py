@@ -18,7 +18,7 @@ from core.errors import DomainError
 from core.forms import form_view, written_choices
 from core.timezones import viewer_zone
 from core.written import written_message
-from livestream import editing, lifecycle, queries, services, slots
+from livestream import editing, lifecycle, queries, room, services, slots
 from livestream.forms import AssignForm, SessionForm, SlotForm, read_span
 from livestream.models import LiveSession, LiveSessionProduct, LiveSessionSlot, RepeatFrequency
 
@@ -286,8 +286,9 @@ def remove(slot_id: int):
 
 STATUS_ACTIONS = {
     "publish": (lifecycle.publish, _l("Published. Shoppers can see it now.")),
-    "go-live": (lifecycle.go_live, _l("The session is live.")),
-    "end": (lifecycle.end_session, _l("The session has ended.")),
+    # Through the room, so open rooms hear of it (and an end stops pins and live prices).
+    "go-live": (room.go_live, _l("The session is live.")),
+    "end": (room.end, _l("The session has ended.")),
     "cancel": (lifecycle.cancel_session, _l("The session is cancelled and its team told.")),
 }
 

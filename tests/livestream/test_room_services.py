@@ -86,14 +86,14 @@ def test_pinning_what_is_not_in_the_line_up_or_sold_out_or_not_live_is_refused(
     live = made["live"]
     with app.app_context(), db_session() as session:
         current = session.get(type(live), live.id)
-        with pytest.raises(DomainError, match="line-up"):
+        with pytest.raises(DomainError, match="这场直播的商品"):
             room.pin_product(session=session, live=current,
                              product_id=other["items"][0][0].id, by_user_id=None)
-        with pytest.raises(Conflict, match="sold out"):
+        with pytest.raises(Conflict, match="卖完了"):
             room.pin_product(session=session, live=current,
                              product_id=made["items"][0][0].id, by_user_id=None)
         current.status = SessionStatus.ENDED
-        with pytest.raises(Conflict, match="not live"):
+        with pytest.raises(Conflict, match="不是直播中"):
             room.pin_product(session=session, live=current,
                              product_id=made["items"][0][0].id, by_user_id=None)
         session.rollback()
@@ -135,7 +135,7 @@ def test_bad_live_prices_are_refused_with_their_field_and_nothing_kept(
 def test_a_live_price_for_another_streams_product_is_refused(app, db_session):
     made = _room(db_session)
     other = _room(db_session)
-    with pytest.raises(LivePriceRefused, match="line-up"):
+    with pytest.raises(LivePriceRefused, match="这场直播的商品"):
         _start(app, db_session, made, variant_id=other["items"][0][1].id)
 
 
@@ -222,7 +222,7 @@ def test_a_live_price_sold_out_gives_the_normal_price_and_too_many_is_refused(
     made = _room(db_session)
     price_id = _start(app, db_session, made, quantity_limit=3, per_buyer_limit=2)
     _buy(app, db_session, made, 2, email="x@example.cn")
-    with pytest.raises(LivePriceGone, match="Only 1 left"):
+    with pytest.raises(LivePriceGone, match="只剩 1 件"):
         _buy(app, db_session, made, 2, email="y@example.cn")
     _buy(app, db_session, made, 1, email="y@example.cn")
     order_id = _buy(app, db_session, made, 1, email="z@example.cn")
@@ -283,14 +283,14 @@ def test_messages_are_plain_text_within_the_length_and_blocked_words(app, db_ses
     message_id = _post(app, db_session, made, "<script>alert(1)</script>\x00\x1b 好看吗？\n")
     with db_session() as session:
         assert session.get(LiveMessage, message_id).body == "<script>alert(1)</script> 好看吗？"
-    for body, message in (("", "Type your"), ("   \n\t", "Type your"), ("字" * 201, "at most"),
-                          ("x" * 100_000, "at most")):
+    for body, message in (("", "请输入"), ("   \n\t", "请输入"), ("字" * 201, "最多"),
+                          ("x" * 100_000, "最多")):
         with pytest.raises(chat.MessageRefused, match=message):
             _post(app, db_session, made, body)
     with app.app_context(), db_session() as session:
         chat.add_blocked_word(session=session, workshop_id=made["workshop"].id, word="Spam",
                               by_user_id=made["presenter"].id)
-    with pytest.raises(chat.MessageRefused, match="does not allow"):
+    with pytest.raises(chat.MessageRefused, match="不允许"):
         _post(app, db_session, made, "buy SPAM here")
     with db_session() as session:
         assert session.exec(select(func.count()).select_from(LiveMessage)).one() == 1
@@ -322,7 +322,7 @@ def test_hiding_answering_and_muting(app, db_session):
                                 by_user_id=made["presenter"].id)
         assert not chat.mute_author(session=session, live=live, message_id=second,
                                     by_user_id=made["presenter"].id)
-    with pytest.raises(chat.MessageRefused, match="turned off"):
+    with pytest.raises(chat.MessageRefused, match="关闭了你"):
         _post(app, db_session, made, "我又来了")
     with db_session() as session:
         assert [m.id for m in chat.visible_messages(session, made["live"].id)] == [first]
