@@ -11,7 +11,7 @@ import logging
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from core import cli, errors, i18n, navigation
+from core import cli, errors, events, i18n, navigation
 from core import forms as core_forms
 from core.config import PROJECT_ROOT, load_config
 from core.cookies import SessionCookie
@@ -41,6 +41,7 @@ def create_app(config: dict | None = None) -> Flask:
     i18n.init_app(app)
     core_forms.init_app(app)
     errors.init_app(app)
+    events.init_app(app)
     navigation.init_app(app)
 
     from accounts import auth
