@@ -151,7 +151,7 @@ class RedisBus(EventBus):
         entries = self._call(self._client.xrange, key, last_id, "+")
         if not entries or _text(entries[0][0]) != last_id:
             return None
-        return [self._event(entry_id, fields) for entry_id, fields in entries[1:]]
+        return self._events(entries[1:])
 
     def _call(self, method, *args, **kwargs):
         try:
@@ -167,12 +167,21 @@ class RedisBus(EventBus):
         parts = urlsplit(self.url)
         return f"{parts.scheme}://{parts.hostname}:{parts.port or 6379}{parts.path}"
 
-    @staticmethod
-    def _event(entry_id, fields) -> Event:
-        fields = {_text(k): _text(v) for k, v in fields.items()}
-        event = Event(_text(entry_id), fields["kind"], json.loads(fields["data"]))
-        event.sse  # noqa: B018 - made once for all local viewers
-        return event
+    def _events(self, entries) -> list[Event]:
+        """Stream entries as events; one that is not ours (written by hand, another
+        version) is logged and skipped, never allowed to stop the reader on it."""
+        events = []
+        for entry_id, fields in entries:
+            try:
+                fields = {_text(k): _text(v) for k, v in fields.items()}
+                event = Event(_text(entry_id), fields["kind"], json.loads(fields["data"]))
+                event.sse  # noqa: B018 - checks it, and is made once for all local viewers
+            except (KeyError, ValueError, TypeError, UnicodeDecodeError) as exc:
+                logger.warning("events: skipped stream entry %s that is not an event: %r",
+                               _text(entry_id), exc)
+                continue
+            events.append(event)
+        return events
 
     # --- subscriptions ---------------------------------------------------------------
 
@@ -288,9 +297,10 @@ class RedisBus(EventBus):
         replies = reader.xread(streams, count=READ_COUNT, block=BLOCK_MILLISECONDS)
         for key, entries in replies or ():
             channel = _text(key)[len(self.prefix):]
-            events = [self._event(entry_id, fields) for entry_id, fields in entries]
-            if not events:
+            if not entries:
                 continue
+            events = self._events(entries)
+            last_id = _text(entries[-1][0])
             with self._lock:
                 if channel not in self._positions:
                     continue  # everyone left while we waited
@@ -298,8 +308,8 @@ class RedisBus(EventBus):
                     for subscription in self._subscribers[channel]:
                         subscription.offer(event)
                 # A channel watched again meanwhile may start later: keep the later one.
-                if parse_id(events[-1].id) > parse_id(self._positions[channel]):
-                    self._positions[channel] = events[-1].id
+                if parse_id(last_id) > parse_id(self._positions[channel]):
+                    self._positions[channel] = last_id
 
     def _write_counts(self) -> None:
         """Write this process's changed counts now, and all of them every refresh."""

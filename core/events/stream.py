@@ -38,13 +38,13 @@ def open_stream(events: EventBus, channel: str, *, last_event_id: str | None,
     """Subscribe, then decide resume or snapshot (in the request); the response streams."""
     subscription = events.subscribe(channel)
     try:
-        opening = _opening(events, channel, last_event_id, snapshot)
+        opening, up_to = _opening(events, channel, last_event_id, snapshot)
     except BaseException:
         subscription.close()
         if on_close is not None:
             on_close()
         raise
-    body = EventStream(subscription, opening, on_close=on_close,
+    body = EventStream(subscription, opening, up_to=up_to, on_close=on_close,
                        heartbeat_seconds=heartbeat_seconds, stream_seconds=stream_seconds)
     response = Response(body, mimetype="text/event-stream")
     response.headers["Content-Type"] = "text/event-stream; charset=utf-8"
@@ -54,8 +54,9 @@ def open_stream(events: EventBus, channel: str, *, last_event_id: str | None,
 
 
 def _opening(events: EventBus, channel: str, last_event_id: str | None,
-             snapshot: Callable[[], dict]) -> list[tuple[str | None, str]]:
-    """(id, message) pairs the body starts with: the missed events, or one snapshot."""
+             snapshot: Callable[[], dict]) -> tuple[list[str], str | None]:
+    """The messages the body starts with (the missed events, or one snapshot), and the
+    id they bring the reader up to: live events up to it are not sent again."""
     try:
         latest = events.latest_id(channel)
         missed = events.since(channel, last_event_id) if last_event_id else None
@@ -64,10 +65,10 @@ def _opening(events: EventBus, channel: str, last_event_id: str | None,
         logger.warning("events: %s; %s gets a snapshot", exc, channel)
         latest, missed = None, None
     if missed is not None:
-        return [(event.id, event.sse) for event in missed]
+        return [event.sse for event in missed], missed[-1].id if missed else last_event_id
     # The id was read after subscribing and before the snapshot: anything newer reaches
     # the queue, and at worst arrives twice (the client upserts by the keys in data).
-    return [(latest, snapshot_message(latest, snapshot()))]
+    return [snapshot_message(latest, snapshot())], latest
 
 
 class EventStream:
@@ -75,11 +76,12 @@ class EventStream:
     even when the server closes it before the first message (a generator's finally
     would not run then)."""
 
-    def __init__(self, subscription: Subscription, opening: list[tuple[str | None, str]], *,
-                 on_close: Callable[[], None] | None, heartbeat_seconds: float,
+    def __init__(self, subscription: Subscription, opening: list[str], *,
+                 up_to: str | None, on_close: Callable[[], None] | None, heartbeat_seconds: float,
                  stream_seconds: float) -> None:
         self.subscription = subscription
         self._opening = opening
+        self._up_to = up_to
         self._on_close = on_close
         self._heartbeat = heartbeat_seconds
         self._lifetime = stream_seconds
@@ -93,9 +95,8 @@ class EventStream:
     def _generate(self) -> Iterator[bytes]:
         try:
             yield f"retry: {RETRY_MILLISECONDS}\n\n".encode()
-            newest = None
-            for event_id, message in self._opening:
-                newest = parse_id(event_id) or newest
+            newest = parse_id(self._up_to)
+            for message in self._opening:
                 yield message.encode()
             self._opening = []
             ends = time.monotonic() + self._lifetime

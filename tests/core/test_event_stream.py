@@ -183,8 +183,8 @@ def test_a_client_that_goes_away_is_unsubscribed(stream_app, events, live_server
 
 def _body(bus, opening, closed, **options):
     options = {"heartbeat_seconds": 0.05, "stream_seconds": 5, **options}
-    return EventStream(bus.subscribe(CHANNEL), opening, on_close=lambda: closed.append(1),
-                       **options)
+    return EventStream(bus.subscribe(CHANNEL), opening, up_to=None,
+                       on_close=lambda: closed.append(1), **options)
 
 
 def test_live_events_already_covered_by_the_snapshot_are_not_sent_twice():
@@ -192,9 +192,9 @@ def test_live_events_already_covered_by_the_snapshot_are_not_sent_twice():
     closed = []
     subscription = bus.subscribe(CHANNEL)
     covered = bus.publish(CHANNEL, "price", {"fen": 100})  # queued, and in the snapshot
-    body = EventStream(subscription, [(covered.id, snapshot_message(covered.id, {"p": 1}))],
-                       on_close=lambda: closed.append(1), heartbeat_seconds=5,
-                       stream_seconds=5)
+    body = EventStream(subscription, [snapshot_message(covered.id, {"p": 1})],
+                       up_to=covered.id, on_close=lambda: closed.append(1),
+                       heartbeat_seconds=5, stream_seconds=5)
     newer = bus.publish(CHANNEL, "price", {"fen": 200})
     messages = iter(body)
     assert next(messages).startswith(b"retry:")

@@ -272,3 +272,20 @@ def _answers(bus: RedisBus) -> bool:
     except EventsUnavailable:
         return False
     return True
+
+
+def test_a_stream_entry_that_is_not_an_event_is_skipped_not_fatal(redis_bus, caplog):
+    import redis
+
+    first = redis_bus.publish(CHANNEL, "pin", {"product": 1})
+    with redis_bus.subscribe(CHANNEL) as subscription:
+        client = redis.Redis.from_url(redis_bus.url)
+        client.xadd(redis_bus.prefix + CHANNEL, {"something": "else"})
+        client.xadd(redis_bus.prefix + CHANNEL, {"kind": "Bad Kind", "data": "{}"})
+        client.xadd(redis_bus.prefix + CHANNEL, {"kind": "pin", "data": "not json"})
+        client.close()
+        second = redis_bus.publish(CHANNEL, "pin", {"product": 2})
+        assert subscription.get(timeout=10) == second
+        assert redis_bus._reader.is_alive()
+    assert redis_bus.since(CHANNEL, first.id) == [second]
+    assert any("not an event" in r.getMessage() for r in caplog.records)
