@@ -55,12 +55,13 @@ KNOWN_SETTINGS = {
         Setting("OFFLINE_HOLD_HOURS", "hours an order paid at pick-up or by bank transfer "
                 "keeps its stock while it waits for the money"),
         Setting("BASE_URL", "public address used in mails and calendar feeds"),
+        Setting("EVENTS_HISTORY", "live events kept per channel for readers who reconnect"),
+        Setting("EVENTS_HEARTBEAT_SECONDS", "seconds between heartbeats on an idle live stream"),
+        Setting("EVENTS_STREAM_SECONDS", "seconds one live stream stays open before the "
+                "browser is made to reconnect"),
+        Setting("EVENTS_REDIS_PREFIX", "prefix of the live events' Redis keys"),
         Setting("CATALOG_PAGE_CACHE_SECONDS", "seconds a storefront page is kept for "
                 "visitors who are not signed in; 0 turns the cache off"),
-        Setting("EVENTS_HEARTBEAT_SECONDS", "seconds between a live room stream's heartbeats"),
-        Setting("EVENTS_STREAM_SECONDS", "seconds one live room stream stays open before "
-                "the browser reconnects"),
-        Setting("EVENTS_REDIS_PREFIX", "prefix of the live rooms' Redis keys"),
     ]
 }
 
@@ -167,18 +168,20 @@ def load_config(environ: dict[str, str] | None = None) -> dict[str, object]:
         "OFFLINE_HOLD_HOURS": _parse_int("OFFLINE_HOLD_HOURS",
                                          env.get("OFFLINE_HOLD_HOURS", "72"),
                                          minimum=1, maximum=30 * 24),
-        "BASE_URL": (env.get("BASE_URL") or "http://127.0.0.1:5000").rstrip("/"),
-        # Unset, the cache keeps pages 5 s, and none in tests (catalog/page_cache.py).
-        **({"CATALOG_PAGE_CACHE_SECONDS": _parse_int(
-            "CATALOG_PAGE_CACHE_SECONDS", env["CATALOG_PAGE_CACHE_SECONDS"], minimum=0,
-            maximum=3600)} if env.get("CATALOG_PAGE_CACHE_SECONDS") else {}),
+        "EVENTS_HISTORY": _parse_int("EVENTS_HISTORY", env.get("EVENTS_HISTORY", "500"),
+                                     minimum=10, maximum=100_000),
         "EVENTS_HEARTBEAT_SECONDS": _parse_int(
             "EVENTS_HEARTBEAT_SECONDS", env.get("EVENTS_HEARTBEAT_SECONDS", "15"),
             minimum=1, maximum=300),
         "EVENTS_STREAM_SECONDS": _parse_int(
             "EVENTS_STREAM_SECONDS", env.get("EVENTS_STREAM_SECONDS", "900"),
-            minimum=5, maximum=24 * 3600),
+            minimum=10, maximum=24 * 3600),
         "EVENTS_REDIS_PREFIX": env.get("EVENTS_REDIS_PREFIX") or "gongfang:events:",
+        "BASE_URL": (env.get("BASE_URL") or "http://127.0.0.1:5000").rstrip("/"),
+        # Unset, the cache keeps pages 5 s, and none in tests (catalog/page_cache.py).
+        **({"CATALOG_PAGE_CACHE_SECONDS": _parse_int(
+            "CATALOG_PAGE_CACHE_SECONDS", env["CATALOG_PAGE_CACHE_SECONDS"], minimum=0,
+            maximum=3600)} if env.get("CATALOG_PAGE_CACHE_SECONDS") else {}),
         "STRIPE_API_BASE": env.get("STRIPE_API_BASE") or None,
         "STRIPE_JS_URL": env.get("STRIPE_JS_URL", "https://js.stripe.com/v3/"),
         **stripe_keys,
