@@ -20,5 +20,6 @@ RUN pip install --no-cache-dir '.[redis]' \
     && mkdir -p instance && chown gongfang instance
 USER gongfang
 EXPOSE 8000
-# gthread workers: a held Server-Sent Events connection occupies one thread, not a worker.
-CMD ["sh", "-c", "flask --app app db-upgrade && exec gunicorn --bind 0.0.0.0:8000 --workers ${WEB_CONCURRENCY:-4} --worker-class gthread --threads 16 --access-logfile - app:app"]
+# gevent workers: a held live-room event stream costs a greenlet, not a thread or a
+# worker, so thousands of viewers leave page requests their speed (docs/PERFORMANCE.md).
+CMD ["sh", "-c", "flask --app app db-upgrade && exec gunicorn --bind 0.0.0.0:8000 --workers ${WEB_CONCURRENCY:-2} --worker-class gevent --worker-connections 4000 --access-logfile - app:app"]

@@ -40,7 +40,7 @@ run: setup
 	@echo "  (every demo account uses the same password; see README.md)"
 	@echo ""
 	EMBEDDED_SCHEDULER=1 $(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 1 \
-		--worker-class gthread --threads 16 --access-logfile - app:app
+		--worker-class gevent --worker-connections 4000 --access-logfile - app:app
 
 test: setup axe
 	$(BIN)/python -m pytest -n auto --dist loadgroup $(PYTEST_ARGS)

@@ -34,7 +34,7 @@ def _start(env: dict) -> tuple[subprocess.Popen, str]:
     gunicorn = Path(sys.executable).with_name("gunicorn")
     process = subprocess.Popen(
         [str(gunicorn), "--bind", f"127.0.0.1:{port}", "--workers", "1",
-         "--worker-class", "gthread", "--threads", "8", "--timeout", "60",
+         "--worker-class", "gevent", "--worker-connections", "200", "--timeout", "60",
          "--log-level", "warning", "app:app"],
         cwd=ROOT, env={**os.environ, **env}, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
