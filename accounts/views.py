@@ -170,7 +170,8 @@ def account():
         flash(_("Your details have been saved."), "success")
         response = redirect(url_for("accounts.account"))
         response.set_cookie("lang", form.locale.data, max_age=365 * 24 * 3600,
-                            samesite="Lax", httponly=True)
+                            samesite="Lax", httponly=True,
+                            secure=current_app.config["SESSION_COOKIE_SECURE"])
         # This browser follows the account's choice at once (the cookie comes first).
         return timezones.set_zone_cookie(response, form.timezone.data)
     return _form_page("accounts/account.html", form)

@@ -248,6 +248,6 @@ def _zone_choices(locale: str, shop: str, common_only: bool, include: str | None
 def set_zone_cookie(response, name: str):
     """Remember the zone on this browser for a year (like the language cookie)."""
     response.set_cookie(TIMEZONE_COOKIE, name, max_age=365 * 24 * 3600, samesite="Lax",
-                        httponly=True)
+                        httponly=True, secure=current_app.config["SESSION_COOKIE_SECURE"])
     return response
 

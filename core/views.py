@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, redirect, render_template, request
+from flask import Blueprint, current_app, jsonify, redirect, render_template, request
 from sqlalchemy import text
 
 from core import timezones
@@ -22,7 +22,7 @@ def switch_language(code: str):
         raise NotFound()
     response = redirect(safe_next_url(request.args.get("next")))
     response.set_cookie(LANGUAGE_COOKIE, code, max_age=365 * 24 * 3600, samesite="Lax",
-                        httponly=True)
+                        httponly=True, secure=current_app.config["SESSION_COOKIE_SECURE"])
     return response
 
 

@@ -154,6 +154,12 @@ def test_production_cookies_are_secure(app_config, db_session):
         for name in ("session", "remember_token"):
             cookie = _cookie(response, name)
             assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+        # The reader's choices are cookies too, and Secure like the rest in production.
+        language = client.get("/language/en", base_url="https://shop.example")
+        zone = client.get("/time-zone?zone=Europe/London", base_url="https://shop.example")
+        for response, name in ((language, "lang"), (zone, "tz")):
+            cookie = _cookie(response, name)
+            assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
     finally:
         application.extensions["database"].engine.dispose()
 
