@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 HOST ?= 127.0.0.1
 PORT ?= 5000
+# Mails and calendar feeds link here: the address `make run` serves, unless set.
+BASE_URL ?= http://$(HOST):$(PORT)
 
 .PHONY: run test setup axe lint translations bench clean
 
@@ -39,7 +41,7 @@ run: setup
 	@echo "  Sign in as the demo operator: operator@demo.gongfang.cn / gongfang-demo-2026"
 	@echo "  (every demo account uses the same password; see README.md)"
 	@echo ""
-	EMBEDDED_SCHEDULER=1 $(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 1 \
+	BASE_URL=$(BASE_URL) EMBEDDED_SCHEDULER=1 $(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 1 \
 		--worker-class gevent --worker-connections 4000 --access-logfile - app:app
 
 test: setup axe

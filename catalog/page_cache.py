@@ -160,18 +160,19 @@ class PageCacheFront:
 
     def _key(self, environ, cookies) -> tuple:
         from core.config import SUPPORTED_LOCALES
-        from core.i18n import LANGUAGE_COOKIE
+        from core.i18n import LANGUAGE_COOKIE, browser_locale
         from core.timezones import TIMEZONE_COOKIE, is_known_zone
 
-        # Without an account the language and the time zone (pages show stream times)
-        # come from cookies alone (core.i18n, core.timezones); junk values share the
-        # default's entry.
+        # Without an account the language comes from its cookie, else from the
+        # browser's Accept-Language, and the time zone (pages show stream times) from its
+        # cookie (core.i18n, core.timezones); junk values share the default's entry.
         lang = cookies.get(LANGUAGE_COOKIE)
+        if lang not in SUPPORTED_LOCALES:
+            lang = browser_locale(environ.get("HTTP_ACCEPT_LANGUAGE")) or ""
         zone = cookies.get(TIMEZONE_COOKIE)
         return (self.mark, environ.get("wsgi.url_scheme"), environ.get("HTTP_HOST"),
                 environ.get("SCRIPT_NAME", ""), environ.get("PATH_INFO", ""),
-                environ.get("QUERY_STRING", ""), lang if lang in SUPPORTED_LOCALES else "",
-                zone if is_known_zone(zone) else "")
+                environ.get("QUERY_STRING", ""), lang, zone if is_known_zone(zone) else "")
 
     def _storing(self, environ, key, until, start_response, refreshing):
         def start(status, headers, exc_info=None):

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from flask import Flask, current_app, g, has_request_context, request
 from flask_babel import Babel, get_locale
 from flask_login import current_user
+from werkzeug.datastructures import LanguageAccept
+from werkzeug.http import parse_accept_header
 
 from core import timezones, written
 from core.config import PROJECT_ROOT, SUPPORTED_LOCALES
@@ -18,6 +21,9 @@ LANGUAGE_COOKIE = "lang"
 TRANSLATION_PACKAGES = ("core", "accounts", "catalog", "shop", "livestream")
 HTML_LANG = {"zh_Hans_CN": "zh-CN", "en": "en"}
 LANGUAGE_NAMES = {"zh_Hans_CN": "中文", "en": "English"}
+# Accept-Language tags for each locale; Werkzeug falls back to the primary tag, so
+# zh-TW or zh-HK read Chinese and en-GB reads English.
+_BROWSER_TAGS = {"zh-CN": "zh_Hans_CN", "en": "en"}
 
 babel = Babel()
 
@@ -28,8 +34,22 @@ def translation_directories() -> list[str]:
     return [str(d) for d in dirs if d.is_dir()]
 
 
+@lru_cache(maxsize=512)
+def browser_locale(header: str | None) -> str | None:
+    """The supported locale an Accept-Language header prefers most, or None."""
+    if not header:
+        return None
+    accepted = parse_accept_header(header, LanguageAccept)
+    # "*" alone says nothing about the reader: the shop's default applies.
+    if not any(value != "*" for value, _quality in accepted):
+        return None
+    best = accepted.best_match(list(_BROWSER_TAGS))
+    return _BROWSER_TAGS.get(best) if best else None
+
+
 def select_locale() -> str:
-    """The reader's choice, then their account's, then the shop's default (Chinese)."""
+    """The reader's choice, then their account's, then what their browser asks for,
+    then the shop's default (Chinese)."""
     if has_request_context():
         chosen = request.cookies.get(LANGUAGE_COOKIE)
         if chosen in SUPPORTED_LOCALES:
@@ -37,6 +57,9 @@ def select_locale() -> str:
         if current_user and getattr(current_user, "is_authenticated", False):
             if current_user.locale in SUPPORTED_LOCALES:
                 return current_user.locale
+        asked = browser_locale(request.headers.get("Accept-Language"))
+        if asked:
+            return asked
     return current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
@@ -93,6 +116,13 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["money"] = format_money
     app.jinja_env.add_extension("jinja2.ext.i18n")
     written.init_app(app)
+
+    @app.after_request
+    def _vary_on_language(response):
+        # Without a cookie the language follows Accept-Language: caches must know.
+        if response.mimetype == "text/html":
+            response.vary.add("Accept-Language")
+        return response
 
     @app.context_processor
     def _language_context():

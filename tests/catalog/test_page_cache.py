@@ -50,6 +50,21 @@ def test_page_cache_serves_anonymous_visitors_only(app, client, shop):
     page_cache.clear()
 
 
+def test_page_cache_keeps_the_browsers_languages_apart(cached, client, shop):
+    english = {"Accept-Language": "en-US,en;q=0.9"}
+    chinese = {"Accept-Language": "zh-CN,zh;q=0.9"}
+    first = client.get("/products?q=盘扣", headers=english)
+    assert first.headers["X-Page-Cache"] == "miss" and '<html lang="en">' in first.text
+    other = client.get("/products?q=盘扣", headers=chinese)
+    assert other.headers["X-Page-Cache"] == "miss" and '<html lang="zh-CN">' in other.text
+    again = client.get("/products?q=盘扣", headers={"Accept-Language": "en-GB"})
+    assert again.headers["X-Page-Cache"] == "hit" and '<html lang="en">' in again.text
+    # The cookie still wins over the header for a cached page.
+    client.set_cookie("lang", "zh_Hans_CN")
+    chosen = client.get("/products?q=盘扣", headers=english)
+    assert chosen.headers["X-Page-Cache"] == "hit" and '<html lang="zh-CN">' in chosen.text
+
+
 def test_page_cache_keeps_two_apps_of_one_process_apart(app, client, shop, app_config):
     """Tests make an app per test on a database of its own: never the last one's page."""
     from app import create_app

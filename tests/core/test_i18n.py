@@ -35,6 +35,52 @@ def test_unknown_cookie_value_falls_back_to_chinese(client):
     assert '<html lang="zh-CN">' in client.get("/").get_data(as_text=True)
 
 
+@pytest.mark.parametrize(("header", "shown"), [
+    ("en-US,en;q=0.9", "en"),
+    ("en-GB", "en"),
+    ("fr-FR,fr;q=0.9,en;q=0.5", "en"),
+    ("zh-CN,zh;q=0.9,en;q=0.8", "zh-CN"),
+    ("zh-TW", "zh-CN"),
+    ("zh;q=0.4, en;q=0.8", "en"),
+    ("fr", "zh-CN"),
+    ("*", "zh-CN"),
+    ("x" * 5000, "zh-CN"),
+])
+def test_a_browser_asking_for_a_language_gets_it_without_a_cookie(client, header, shown):
+    response = client.get("/account/login", headers={"Accept-Language": header})
+    assert f'<html lang="{shown}">' in response.get_data(as_text=True)
+    # Shared caches must keep the two languages of one address apart.
+    assert "Accept-Language" in response.headers["Vary"]
+
+
+def test_the_language_cookie_wins_over_the_browser(client):
+    client.get("/language/zh_Hans_CN")
+    html = client.get("/", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert '<html lang="zh-CN">' in html
+
+
+def test_the_accounts_language_wins_over_the_browser(client, db_session):
+    with db_session() as session:
+        make_user(session, email="zh2@example.cn")
+    login(client, "zh2@example.cn")
+    html = client.get("/account/", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert '<html lang="zh-CN">' in html
+
+
+def test_registering_from_an_english_browser_keeps_english(client, db_session):
+    from sqlmodel import select
+
+    from accounts.models import User
+
+    headers = {"Accept-Language": "en-US,en;q=0.9"}
+    response = client.post("/account/register", headers=headers, data={
+        "display_name": "Wang Fang", "email": "en-browser@example.cn",
+        "password": "long enough pw", "password_again": "long enough pw"})
+    assert response.status_code == 302
+    with db_session(write=False) as session:
+        assert session.exec(select(User.locale)).one() == "en"
+
+
 def test_signed_in_users_saved_locale_applies_without_a_cookie(client, db_session):
     with db_session() as session:
         make_user(session, email="en@example.cn", locale="en")
