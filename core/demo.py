@@ -26,3 +26,6 @@ def load_demo() -> None:
         from shop.income_demo import load_income
 
         load_income(session=session, people=people)
+        from shop.bank_transfer import load_demo_account
+
+        load_demo_account(session=session, people=people)

@@ -63,9 +63,12 @@ class PaymentMethodForm(Form):
     method = RadioField(_l("How do you want to pay?"),
                         validators=[_required(_l("Choose how to pay"))])
 
-    def __init__(self, *args, providers=(ProviderName.OFFLINE,), **kwargs):
+    def __init__(self, *args, providers=(ProviderName.OFFLINE,), offline_label=None,
+                 **kwargs):
         super().__init__(*args, **kwargs)
-        self.method.choices = [SelectChoice(p.value, STATUS_LABELS[p]) for p in providers]
+        labels = {**STATUS_LABELS, ProviderName.OFFLINE: offline_label
+                  or STATUS_LABELS[ProviderName.OFFLINE]}
+        self.method.choices = [SelectChoice(p.value, labels[p]) for p in providers]
 
 
 class PlaceOrderForm(Form):
@@ -105,3 +108,32 @@ class ShipForm(Form):
 
 class ConfirmForm(Form):
     """A button with nothing to fill in (mark paid, picked up, cancel)."""
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+def _one_line(form, field):
+    if field.data and any(ord(c) < 32 for c in field.data):
+        raise ValidationError(_l("Write it on one line"))
+
+
+class BankTransferAccountForm(Form):
+    """The shop's account for bank transfers, as buyers will copy it into their bank's app."""
+
+    account_name = StringField(_l("Account name"), filters=[_strip], validators=[
+        _required(_l("Enter the name the account is held in")),
+        Length(max=100, message=_l("Account name must be 100 characters or fewer")),
+        _one_line])
+    bank_name = StringField(_l("Bank and branch"), filters=[_strip], validators=[
+        _required(_l("Enter the bank and branch")),
+        Length(max=100, message=_l("Bank and branch must be 100 characters or fewer")),
+        _one_line])
+    account_number = StringField(_l("Account number"), filters=[_strip], validators=[
+        _required(_l("Enter the account number")),
+        Regexp(r"^[0-9][0-9 ]{6,38}[0-9]$",
+               message=_l("Enter the account number in digits, like 6222 0210 0104 5678 901"))])
+    note = StringField(_l("Note for buyers"), filters=[_strip], validators=[
+        Optional(), Length(max=300, message=_l("Note must be 300 characters or fewer")),
+        _one_line])

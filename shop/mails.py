@@ -10,6 +10,7 @@ from sqlmodel import Session
 from core.db import utcnow
 from core.mail import OutboxMail
 from core.money import Money
+from shop import bank_transfer
 from shop.models import Order
 
 
@@ -52,10 +53,32 @@ def order_placed(*, session: Session, order: Order) -> None:
         lines = [_("We have your order %(number)s for %(total)s.", number=order.number,
                    total=_total(order))]
         if order.payment_provider.value == "offline":
-            lines.append(_("Pay at pick-up or by bank transfer, quoting %(number)s. We keep "
-                           "your goods for you until we hear from you.", number=order.number))
+            lines.extend(_how_to_pay_offline(session, order))
         return _("Order %(number)s received", number=order.number), lines
     _send(session, order, build)
+
+
+def _how_to_pay_offline(session: Session, order: Order) -> list[str]:
+    if order.delivery_method.value == "pickup":
+        lines = [_("Pay at pick-up or by bank transfer, quoting %(number)s. We keep your "
+                   "goods for you until we hear from you.", number=order.number)]
+    else:
+        lines = [_("Pay by bank transfer, quoting %(number)s. We keep your goods for you "
+                   "until we hear from you.", number=order.number)]
+    bank = bank_transfer.account(session)
+    if bank is None:
+        lines.append(_("The shop has not put its bank account here yet. Contact the shop "
+                       "for it and quote %(number)s.", number=order.number))
+        return lines
+    lines += [_("Account name: %(name)s", name=bank.account_name),
+              _("Bank and branch: %(bank)s", bank=bank.bank_name),
+              _("Account number: %(number)s", number=bank.account_number),
+              _("Amount: %(total)s", total=_total(order)),
+              _("Reference (write it in the transfer's note): %(number)s",
+                number=order.number)]
+    if bank.note:
+        lines.append(bank.note)
+    return lines
 
 
 def order_paid(*, session: Session, order: Order) -> None:

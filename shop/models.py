@@ -344,3 +344,20 @@ class DownloadGrant(SQLModel, table=True):
     max_downloads: int = 5
     download_count: int = 0
     revoked: bool = False
+
+
+class BankTransferAccount(SQLModel, table=True):
+    """The shop's account that buyers paying by bank transfer send money to (one row).
+
+    Operators keep it (shop.bank_transfer); order pages and mails show it.
+    """
+
+    __tablename__ = "bank_transfer_account"
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_name: str = Field(max_length=100)
+    bank_name: str = Field(max_length=100)
+    account_number: str = Field(max_length=40)
+    note: str = Field(default="", max_length=300)
+    updated_by_id: int | None = Field(default=None, foreign_key="user_account.id")
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

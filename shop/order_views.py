@@ -15,7 +15,7 @@ from accounts.access import roles_required
 from accounts.models import Role
 from core.db import get_session, utcnow
 from core.errors import Conflict, NotFound
-from shop import queries
+from shop import bank_transfer, queries
 from shop.models import (
     DownloadGrant,
     Order,
@@ -55,8 +55,13 @@ def order_page(token: str):
     payable = (order.payment_provider == ProviderName.STRIPE and stripe_enabled()
                and order.status == OrderStatus.OPEN
                and order.payment_status == PaymentStatus.PENDING)
+    waiting_offline = (order.payment_provider == ProviderName.OFFLINE
+                       and order.status == OrderStatus.OPEN
+                       and order.payment_status == PaymentStatus.PENDING)
     return render_template("shop/order.html", order=order, placed=bool(request.args.get("placed")),
-                           payable=payable, download_url=download_url, **detail)
+                           payable=payable, download_url=download_url,
+                           bank=bank_transfer.account(get_session()) if waiting_offline else None,
+                           **detail)
 
 
 def _stripe_payment(order: Order) -> Payment:

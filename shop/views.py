@@ -17,7 +17,7 @@ from core.i18n import current_locale_name
 from core.navigation import SIGNED_IN, add_nav, add_operator_link
 from core.written import written_message
 from livestream import attribution
-from shop import cart, orders
+from shop import bank_transfer, cart, orders
 from shop.checkout import complete_checkout
 from shop.forms import (
     AddressForm,
@@ -42,6 +42,7 @@ def register_navigation() -> None:
     add_nav("shop.my_orders", _l("My orders"), audience=SIGNED_IN, order=75)
     add_nav("shop.my_order_lines", _l("Orders to make"), audience="maker", order=72)
     add_operator_link("shop.operator_orders", _l("Orders and refunds"), order=20)
+    add_operator_link("shop.operator_bank_transfer", _l("Bank account for transfers"), order=25)
 
 
 def _form_page(template: str, form, **context):
@@ -220,13 +221,17 @@ def checkout_payment():
     providers = available_providers()
     current = _state().get("payment")
     form = PaymentMethodForm(data={"method": current} if current else None,
-                             providers=providers)
+                             providers=providers, offline_label=_offline_label())
     if len(providers) == 1 and request.method == "GET" and not current:
         form.method.data = providers[0].value
     if form.validate_on_submit():
         _save(payment=form.method.data)
         return redirect(url_for("shop.checkout_check"))
     return _form_page("shop/checkout_payment.html", form)
+
+
+def _offline_label() -> str:
+    return bank_transfer.offline_label((_state().get("delivery") or {}).get("method"))
 
 
 def _missing_step():
@@ -247,7 +252,8 @@ def _check_page(form, status=200, message=None):
         "shop/checkout_check.html", form=form, lines=cart.lines(), total=cart.total(),
         state=state,
         pickup_name=PICKUP_POINTS.get(point) if point else None,
-        payment_label=ProviderName(state["payment"]).label, message=message,
+        payment_label=(_offline_label() if state["payment"] == ProviderName.OFFLINE.value
+                       else ProviderName(state["payment"]).label), message=message,
         has_errors=bool(message)), status
 
 
@@ -311,7 +317,12 @@ def _after_placing(order):
     return redirect(url_for("shop.order_page", token=order.public_token, placed=1))
 
 
-from shop import operator_views, order_views, webhook_views  # noqa: E402, F401
+from shop import (  # noqa: E402, F401  (they add routes to bp)
+    bank_transfer_views,
+    operator_views,
+    order_views,
+    webhook_views,
+)
 
 
 @bp.app_template_global("shop_status_label")

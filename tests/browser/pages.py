@@ -194,6 +194,9 @@ PAGES: dict[str, tuple[Visit, ...]] = {
     "shop.my_orders": (Visit("my-orders", "/my/orders", role="shopper"),),
     "shop.my_order_lines": (Visit("my-order-lines", "/my/order-lines", role="maker"),),
     "shop.operator_orders": (Visit("operator-orders", "/operator/orders", role="operator"),),
+    "shop.operator_bank_transfer": (
+        Visit("bank-transfer", "/operator/bank-transfer", role="operator", states=(ERRORS,)),
+    ),
     "shop.operator_order": (
         Visit("operator-order", "/operator/orders/{order_number}", role="operator"),
     ),
