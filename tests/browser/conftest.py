@@ -31,7 +31,7 @@ from tests.browser.browsers import (
     cannot_run,
     chromium_problem,
 )
-from tests.browser.helpers import Screenshots, set_language, sign_in
+from tests.browser.helpers import Screenshots, browser_locale, set_language, sign_in
 from tests.conftest import BACKENDS, DEFAULT_POSTGRES, _migrate
 
 # Demo accounts the gate and journeys sign in as (password: core.demo.DEMO_PASSWORD).
@@ -144,7 +144,8 @@ def new_page(browser):
     def open_page(base_url: str, *, width: int = 1280, locale: str | None = None,
                   storage_state: dict | None = None, height: int = 900):
         context = browser.new_context(viewport={"width": width, "height": height},
-                                      storage_state=storage_state, base_url=base_url)
+                                      storage_state=storage_state, base_url=base_url,
+                                      locale=browser_locale(locale))
         context.set_default_timeout(15_000)
         contexts.append(context)
         if locale:
@@ -341,7 +342,8 @@ class DemoServer:
         if key not in self._contexts:
             from core.demo import DEMO_PASSWORD
 
-            context = self.browser.new_context(base_url=self.url)
+            context = self.browser.new_context(base_url=self.url,
+                                               locale=browser_locale(locale))
             context.set_default_timeout(15_000)
             if role in ROLE_ACCOUNTS:
                 sign_page = context.new_page()

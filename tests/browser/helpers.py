@@ -128,6 +128,12 @@ def horizontal_scroll(page: Page) -> str | None:
     return None
 
 
+def browser_locale(locale: str | None) -> str:
+    """What the browser says it reads (Accept-Language), to match the site's language:
+    Chinese unless the test reads English (the shop honours the header without a cookie)."""
+    return "en-US" if locale == "en" else "zh-CN"
+
+
 def set_language(context, base_url: str, locale: str) -> None:
     """Choose the site's language the way the language links do (the `lang` cookie)."""
     context.add_cookies([{"name": "lang", "value": locale, "url": base_url,

@@ -19,6 +19,7 @@ def test_the_device_zone_is_offered_and_used_only_when_the_visitor_asks(
                             start=shanghai(next_date(WINTER), 19), title="时区测试之夜")
         lifecycle.publish(session=session, live=live)
     context = browser.new_context(base_url=live_server.url, timezone_id="Europe/London",
+                                  locale="zh-CN",
                                   viewport={"width": 320, "height": 900})
     try:
         page = context.new_page()
