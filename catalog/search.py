@@ -22,7 +22,8 @@ check each product, which ends after about per_page / (share matching) of them.
 docs/PERFORMANCE.md ("Catalog") has the plans and the figures.
 
 Every Chinese bigram also adds its pinyin (`pankou`) and initials (`pk`), and every
-run of Chinese characters its whole pinyin, so pinyin search works too.
+run of Chinese characters its whole pinyin, so pinyin search works too. English words
+are found by their singular and a few synonyms (catalog.english_words).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from pypinyin import Style, lazy_pinyin
 from sqlmodel import Session, select
 
 from accounts.models import MakerProfile, Workshop
+from catalog.english_words import document_forms, plural_stem
 from catalog.models import Category, Product, ProductMaker, ProductSearchDocument
 
 MAX_QUERY_CHARACTERS = 100
@@ -67,7 +69,7 @@ def document_tokens(texts: Iterable[str | None]) -> list[str]:
     for text in texts:
         for cjk, word in _RUNS.findall(_normalise(text)[:MAX_DOCUMENT_CHARACTERS]):
             if word:
-                tokens.append(word)
+                tokens.extend(document_forms(word))
                 continue
             tokens.extend(cjk)
             for i in range(len(cjk) - 1):
@@ -76,7 +78,8 @@ def document_tokens(texts: Iterable[str | None]) -> list[str]:
                 tokens.extend(_pinyin(bigram))
             if len(cjk) > 2:
                 tokens.extend(_pinyin(cjk[:12]))
-    return _unique(tokens)
+    # Pinyin is typed like an English word, so a query cuts it the same way (pks -> pk).
+    return _unique([*tokens, *(plural_stem(t) for t in tokens if t.isascii())])
 
 
 def query_tokens(query: str | None) -> list[str]:
@@ -84,7 +87,7 @@ def query_tokens(query: str | None) -> list[str]:
     tokens: list[str] = []
     for cjk, word in _RUNS.findall(_normalise(query or "")[:MAX_QUERY_CHARACTERS]):
         if word:
-            tokens.append(word)
+            tokens.append(plural_stem(word))
         elif len(cjk) == 1:
             tokens.append(cjk)
         else:

@@ -15,6 +15,7 @@ from catalog.media import digital_file, file_path
 from catalog.models import Category, DigitalFileKind
 from catalog.page_cache import cached_page
 from catalog.search import SORTS, search_products
+from catalog.suggestions import for_no_results as suggestions_for_no_results
 from core.db import get_session
 from core.errors import NotFound
 
@@ -85,8 +86,10 @@ def catalogue():
     session = get_session()
     filters, problems = catalogue_filters(session)
     results = search_products(session=session, **filters)
+    suggestions = suggestions_for_no_results(session, filters) if not results.total else {}
     return render_template("catalog/catalogue.html", results=results, filters=filters,
-                           problems=problems, categories=queries.categories(session=session),
+                           problems=problems, suggestions=suggestions,
+                           categories=queries.categories(session=session),
                            workshops=queries.featured_workshops(session=session, limit=100),
                            sorts=SORTS)
 

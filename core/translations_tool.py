@@ -83,6 +83,13 @@ def update(package: str) -> Catalog:
     return catalog
 
 
+def _has_chinese(message) -> bool:
+    # A plural's string is a tuple, ("",) when empty: a tuple is never falsy.
+    if isinstance(message.string, tuple):
+        return all(message.string)
+    return bool(message.string)
+
+
 def missing(package: str) -> list[str]:
     """Strings of `package` with no Chinese translation."""
     template = extract(package)
@@ -91,7 +98,7 @@ def missing(package: str) -> list[str]:
     if path.exists():
         with path.open("rb") as handle:
             catalog = read_po(handle, locale=TARGET_LOCALE)
-        translated = {m.id: m for m in catalog if m.id and m.string and not m.fuzzy}
+        translated = {m.id: m for m in catalog if m.id and _has_chinese(m) and not m.fuzzy}
     return [str(m.id) for m in template if m.id and m.id not in translated]
 
 
@@ -104,6 +111,11 @@ def fill(package: str, translations: dict[str, str]) -> int:
     for message in catalog:
         if message.id and isinstance(message.id, str) and message.id in translations:
             message.string = translations[message.id]
+            message.flags.discard("fuzzy")
+            count += 1
+        elif isinstance(message.id, tuple) and message.id[0] in translations:
+            # Chinese has one plural form: the singular's msgid names the entry.
+            message.string = (translations[message.id[0]],)
             message.flags.discard("fuzzy")
             count += 1
     with path.open("wb") as handle:

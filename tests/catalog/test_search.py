@@ -25,7 +25,7 @@ def test_query_tokens_are_bigrams_and_words():
     assert query_tokens("盘扣") == ["盘扣"]
     assert query_tokens("手工曲奇") == ["手工", "工曲", "曲奇"]
     assert query_tokens("扣") == ["扣"]
-    assert query_tokens("Knot BUTTONS!") == ["knot", "buttons"]
+    assert query_tokens("Knot BUTTONS!") == ["knot", "button"]  # English: the singular
     assert query_tokens("'; DROP TABLE product; --") == ["drop", "table", "product"]
     assert query_tokens("\"*) OR (") == ["or"]
     assert len(query_tokens("字" * 5000)) <= 24
@@ -236,3 +236,87 @@ def test_postgresql_keeps_the_tokens_on_the_product_row(shelf, db_session):
             {"a": first, "b": second}).all())
     assert "'团扇'" in tokens[first] and "'盘扣'" not in tokens[first]
     assert "'盘扣'" in tokens[second]
+
+
+ENGLISH_TITLES = {
+    "tote": "Hand-sewn blue-print cloth tote",
+    "cookies": "Yellow-cart handmade cookies",
+    "brooch": "Butterfly knot-button brooch",
+    "berry": "Dried mulberry tea",
+    "glass": "Painted glass",
+}
+
+
+@pytest.fixture
+def english_shelf(db_session):
+    from catalog.models import Category
+
+    with db_session() as session:
+        category = Category(slug="crafts", name="手工", name_en="Crafts")
+        session.add(category)
+        session.flush()
+        workshop = make_workshop(session, name="和心工坊")
+        ids = {"category": category.id}
+        for key, title_en in ENGLISH_TITLES.items():
+            product = make_product(session, workshop=workshop, title=f"中文{key}",
+                                   category_id=category.id if key == "glass" else None)
+            product.title_en = title_en
+            session.add(product)
+            refresh_listing(session=session, product=product)
+            ids[key] = product.id
+    return ids
+
+
+@pytest.mark.parametrize(("query", "expected"), [
+    ("tote", ["tote"]),
+    ("totes", ["tote"]),                   # plural
+    ("bag", ["tote"]),                     # a synonym
+    ("Bags", ["tote"]),
+    ("cookie", ["cookies"]),               # singular of a plural title
+    ("cookies", ["cookies"]),
+    ("biscuits", ["cookies"]),
+    ("brooches", ["brooch"]),              # -es plural
+    ("brooch", ["brooch"]),
+    ("mulberries", ["berry"]),             # -ies plural of a -y word
+    ("glass", ["glass"]),                  # a word ending in s is not cut
+    ("glasses", ["glass"]),
+    ("cloth bag", ["tote"]),
+    ("handmade bag", []),                  # every word must match, as before
+])
+def test_english_search_finds_plurals_and_synonyms(english_shelf, db_session, query,
+                                                   expected):
+    ids, total = _found(db_session, query=query)
+    assert sorted(ids) == sorted(english_shelf[k] for k in expected)
+    assert total == len(expected)
+
+
+def test_pinyin_initials_still_match_after_the_plural_rule(catalog, db_session):
+    # "pks" is three letters and kept; longer initials ending in s are cut on both sides.
+    tokens = document_tokens(["盘扣书"])
+    assert {"pks", "pankoushu"} <= set(tokens)
+    assert query_tokens("hxpks") == ["hxpk"] and "hxpk" in document_tokens(["和心盘扣书"])
+
+
+def _catalogue(client, **args):
+    return client.get("/products", query_string=args).get_data(as_text=True)
+
+
+def test_a_search_with_no_results_offers_a_near_spelling(english_shelf, client):
+    client.get("/language/en")
+    page = _catalogue(client, q="cookeis")
+    assert "Nothing matches" in page
+    assert 'Did you mean <a href="/products?q=cookies">cookies</a>?' in page
+    assert 'href="/products?category=crafts"' in page  # categories to look through
+    # The suggestion is only made when it finds something.
+    assert "Did you mean" not in _catalogue(client, q="zzzzqqq")
+
+
+def test_a_filtered_search_with_no_results_offers_the_whole_shop(english_shelf, client):
+    page = _catalogue(client, q="cookies", category="crafts")
+    assert "全店有 1 件商品符合你的搜索词" in page
+    assert 'href="/products?q=cookies"' in page
+
+
+def test_hostile_queries_are_escaped_in_the_suggestion(english_shelf, client):
+    page = _catalogue(client, q="<script>cookeis</script>")
+    assert "<script>cookeis" not in page

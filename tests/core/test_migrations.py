@@ -88,3 +88,33 @@ def test_migration_files_are_date_prefixed():
 
     for path in (PROJECT_ROOT / "migrations" / "versions").glob("*.py"):
         assert path.name[:4].isdigit() and path.name[4] == "_", path.name
+
+
+def test_search_documents_written_before_english_plurals_are_rebuilt(tmp_path):
+    """d5e9f3b2a8c4: a product indexed under the old rules is found by its plural."""
+    from app import create_app
+    from core.db import db
+    from tests.factories import make_product, make_workshop
+
+    app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'old.db'}",
+                      "SECRET_KEY": "m" * 40, "INSTANCE_DIR": str(tmp_path / "instance")})
+    with app.app_context():
+        config = alembic_config()
+        command.upgrade(config, "heads")
+        with db.transaction() as session:
+            product = make_product(session, workshop=make_workshop(session), title="布包")
+            product.title_en = "Blue cloth totes"
+            session.add(product)
+            session.flush()
+            # The document as the rules before this migration wrote it.
+            session.execute(sa.text(
+                "INSERT INTO product_search_document (product_id, document) "
+                "VALUES (:id, 'blue cloth totes 布 包 布包')"), {"id": product.id})
+        command.downgrade(config, "c4d8e2a1f7b3")
+        command.upgrade(config, "heads")
+        engine = app.extensions["database"].engine
+        with engine.connect() as connection:
+            document = connection.execute(sa.text(
+                "SELECT document FROM product_search_document")).scalar_one()
+        engine.dispose()
+    assert {"tote", "bag", "布包", "totes"} <= set(document.split())
