@@ -4,6 +4,7 @@ shoppers' "remind me"."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
@@ -13,7 +14,7 @@ from sqlmodel import Session, select
 from accounts.models import HostRole, User
 from core.db import utcnow
 from core.errors import Conflict
-from core.timezones import local_span
+from core.timezones import local_datetime, local_span
 from livestream.models import LiveSession, LiveSessionSlot, ReminderRequest, SessionStatus
 from livestream.notices import insert_once, notify, reminded_shoppers
 
@@ -60,10 +61,28 @@ def publish(*, session: Session, live: LiveSession) -> None:
     session.flush()
 
 
+# A host may open the stream a little early to check picture and sound with viewers
+# arriving; days early would put a session's room live long before anyone was told.
+GO_LIVE_EARLY = timedelta(minutes=30)
+
+
 def go_live(*, session: Session, live: LiveSession) -> None:
-    """Scheduled to live: only when every required slot is filled."""
+    """Scheduled to live: only from GO_LIVE_EARLY before its start until its planned end,
+    and only when every required slot is filled."""
     if live.status != SessionStatus.SCHEDULED:
         raise Conflict(_l("Only a scheduled session can go live."))
+    now = utcnow()
+    if now < live.planned_start - GO_LIVE_EARLY:
+        raise Conflict(_l(
+            "This session starts at %(start)s. It can go live from %(opens)s, "
+            "%(minutes)d minutes before.", start=local_datetime(live.planned_start, "short"),
+            opens=local_datetime(live.planned_start - GO_LIVE_EARLY, "short"),
+            minutes=GO_LIVE_EARLY.seconds // 60), code="too_early")
+    if now >= live.planned_end:
+        raise Conflict(_l(
+            "This session was planned to end at %(end)s, so it cannot go live now. "
+            "Change its time to stream it later.",
+            end=local_datetime(live.planned_end, "short")), code="too_late")
     missing = [item.label for item in readiness(session=session, live=live) if not item.done]
     if missing:
         raise Conflict(_l("This session cannot go live yet. Missing: %(missing)s",

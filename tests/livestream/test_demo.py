@@ -1,9 +1,12 @@
 """The issue's "done when": the demo's deaf presenter's 90-minute evening."""
 
+from datetime import timedelta
+
 import pytest
 from sqlmodel import select
 
 from accounts.models import HostRole, User
+from core.db import utcnow
 from core.errors import Conflict
 from livestream import lifecycle, slots
 from livestream.models import LiveSession, LiveSessionSlot, SessionStatus
@@ -32,5 +35,15 @@ def test_demo_evening_has_its_team_two_hosts_fill_it_and_only_then_it_goes_live(
         with pytest.raises(Conflict):
             lifecycle.go_live(session=session, live=live)
         slots.claim_slot(session=session, slot_id=team[1].id, host=li)
+        # The evening is days ahead: bring it (and its slots) to ten minutes from now,
+        # inside the half hour before a start when a session may go live.
+        shift = utcnow() + timedelta(minutes=10) - live.planned_start
+        live.planned_start, live.planned_end = live.planned_start + shift, live.planned_end + shift
+        for slot in session.exec(select(LiveSessionSlot).where(
+                LiveSessionSlot.session_id == live.id)).all():
+            slot.starts_at, slot.ends_at = slot.starts_at + shift, slot.ends_at + shift
+            session.add(slot)
+        session.add(live)
+        session.flush()
         lifecycle.go_live(session=session, live=live)
         assert live.status == SessionStatus.LIVE

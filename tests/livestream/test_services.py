@@ -61,7 +61,8 @@ def test_configured_solo_limit_changes_the_team(app, db_session):
 
 def test_two_interpreters_fill_the_team_and_then_it_can_go_live(db_session):
     with db_session() as session:
-        live = plan_session(session, presenter=make_deaf_presenter(session))
+        live = plan_session(session, presenter=make_deaf_presenter(session),
+                            start=utcnow().replace(microsecond=0) + timedelta(minutes=20))
         first, second = _interpreter_slots(session, live.id)
         wang, li = make_interpreter(session), make_interpreter(session)
         lifecycle.publish(session=session, live=live)
@@ -324,3 +325,43 @@ def test_a_new_presenter_brings_the_interpreters_they_need(db_session):
         assert live.presenter_id == deaf.id
         assert [s.role for s in _interpreter_slots(session, live.id)] == [
             HostRole.VOICE_INTERPRETER]
+
+
+def _ready_session(session, *, start, minutes=60):
+    live = plan_session(session, presenter=make_deaf_presenter(session), minutes=minutes,
+                        start=start.replace(microsecond=0))
+    lifecycle.publish(session=session, live=live)
+    for slot in _interpreter_slots(session, live.id):
+        slots.claim_slot(session=session, slot_id=slot.id, host=make_interpreter(session))
+    assert all(item.done for item in lifecycle.readiness(session=session, live=live))
+    return live
+
+
+def test_a_session_cannot_go_live_days_before_its_time(db_session):
+    with db_session() as session:
+        live = _ready_session(session, start=utcnow() + timedelta(days=3))
+        with pytest.raises(Conflict) as refused:
+            lifecycle.go_live(session=session, live=live)
+        assert refused.value.code == "too_early"
+        assert "（开始前 30 分钟）才能开播" in str(refused.value.message)
+        assert live.status == SessionStatus.SCHEDULED
+        # Thirty-one minutes before is still too early; twenty-nine is not.
+        live.planned_start = utcnow() + timedelta(minutes=31)
+        live.planned_end = live.planned_start + timedelta(hours=1)
+        with pytest.raises(Conflict):
+            lifecycle.go_live(session=session, live=live)
+        live.planned_start = utcnow() + timedelta(minutes=29)
+        live.planned_end = live.planned_start + timedelta(hours=1)
+        lifecycle.go_live(session=session, live=live)
+        assert live.status == SessionStatus.LIVE
+
+
+def test_a_session_whose_time_has_passed_cannot_go_live(db_session):
+    with db_session() as session:
+        live = _ready_session(session, start=utcnow() + timedelta(minutes=10))
+        live.planned_start = utcnow() - timedelta(hours=2)
+        live.planned_end = utcnow() - timedelta(minutes=1)
+        with pytest.raises(Conflict) as refused:
+            lifecycle.go_live(session=session, live=live)
+        assert refused.value.code == "too_late"
+        assert live.status == SessionStatus.SCHEDULED

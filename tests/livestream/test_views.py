@@ -173,14 +173,42 @@ def test_bad_planning_input_is_explained_and_nothing_saved(client, db_session, o
         assert session.exec(select(func.count()).select_from(LiveSession)).one() == 0
 
 
+def _starting_soon(db_session, live_id, minutes=10):
+    with db_session() as session:
+        live = session.get(LiveSession, live_id)
+        live.planned_start = utcnow().replace(microsecond=0) + timedelta(minutes=minutes)
+        live.planned_end = live.planned_start + timedelta(minutes=90)
+        session.add(live)
+
+
 def test_cannot_go_live_while_a_required_slot_is_open(client, db_session, published):
     _operator(client, db_session)
+    _starting_soon(db_session, published.id)
     response = client.post(f"/operator/live/{published.id}/go-live", follow_redirects=True)
     assert response.status_code == 200
+    assert "还不能开播" in response.get_data(as_text=True)
     with db_session(write=False) as session:
         assert session.get(LiveSession, published.id).status.value == "scheduled"
     page = client.get(f"/operator/live/{published.id}").get_data(as_text=True)
     assert "check-missing" in page
+
+
+def test_an_operator_cannot_start_a_session_days_early(client, db_session, published):
+    _operator(client, db_session)
+    with db_session() as session:
+        for slot in session.exec(select(LiveSessionSlot).where(
+                LiveSessionSlot.session_id == published.id,
+                LiveSessionSlot.role == HostRole.VOICE_INTERPRETER)).all():
+            slots.claim_slot(session=session, slot_id=slot.id, host=make_interpreter(session))
+    response = client.post(f"/operator/live/{published.id}/go-live", follow_redirects=True)
+    page = response.get_data(as_text=True)
+    assert "（开始前 30 分钟）才能开播" in page
+    with db_session(write=False) as session:
+        assert session.get(LiveSession, published.id).status.value == "scheduled"
+    _starting_soon(db_session, published.id, minutes=20)
+    client.post(f"/operator/live/{published.id}/go-live")
+    with db_session(write=False) as session:
+        assert session.get(LiveSession, published.id).status.value == "live"
 
 
 def test_operator_assigns_and_adds_a_slot_outside_the_session_is_refused(client, db_session,
