@@ -22,8 +22,16 @@ def _fen(field, *, signed=False, message) -> int:
     return -value if negative else value
 
 
+def _maker_field():
+    # Choices are the shop's makers, set by the view (shop.income_operator_views); an id
+    # that is not one of them (typed, forged, another role's) is refused by the select.
+    return SelectField(_l("Maker"), validate_choice=True,
+                       invalid_choice_message=_l("Choose a maker from the list"),
+                       validators=[DataRequired(_l("Choose the maker"))])
+
+
 class PayoutForm(Form):
-    maker_id = HiddenField()
+    maker_id = _maker_field()
     amount = StringField(_l("Amount in yuan"), validators=[DataRequired(_l("Enter the amount"))])
     method = RadioField(_l("How was it paid?"), choices=[
         SelectChoice(m.value, ENTRY_LABELS[m]) for m in PayoutMethod],
@@ -39,7 +47,7 @@ class PayoutForm(Form):
 
 
 class AdjustmentForm(Form):
-    maker_id = HiddenField()
+    maker_id = _maker_field()
     amount = StringField(_l("Amount in yuan"), description=_l(
         "Put a minus sign in front to take money away, like -20"),
         validators=[DataRequired(_l("Enter the amount"))])

@@ -13,11 +13,12 @@ from sqlmodel import select
 from wtforms.fields.choices import SelectChoice
 
 from accounts.access import roles_required
-from accounts.models import Role, User, Workshop
+from accounts.models import Role, User, UserRole, Workshop
 from catalog.models import Product
 from core.db import get_session
 from core.errors import DomainError, NotFound
 from core.forms import form_view, written_choices
+from core.i18n import format_money
 from core.written import as_written, written_message
 from shop import income_queries as q
 from shop import ledger, payouts, sales_points
@@ -35,11 +36,22 @@ from shop.income_views import bp
 from shop.ledger_models import CommissionRule, PayoutBatch, SalesPoint
 
 
-def _maker_id(raw) -> int:
-    text = str(raw or "").strip()
-    if not text.isdigit() or len(text) > 9:
-        raise NotFound(_("We could not find that maker."))
-    return int(text)
+def _maker_choices(session, due: dict[int, int]) -> list:
+    """Every maker, those owed money first (with what they are owed), then by name."""
+    makers = session.exec(select(User.id, User.display_name).join(
+        UserRole, UserRole.user_id == User.id).where(UserRole.role == Role.MAKER)
+        .order_by(User.display_name, User.id)).all()
+    makers = sorted(makers, key=lambda row: row[0] not in due)
+    labelled = [(str(user_id), written_message(
+        _("%(name)s (owed %(amount)s)"), name=name, amount=format_money(due[user_id]))
+        if user_id in due else name) for user_id, name in makers]
+    return [SelectChoice("", _("Choose a maker"))] + written_choices(labelled)
+
+
+def _with_makers(form, session, due=None):
+    due = dict(payouts.makers_due(session)) if due is None else due
+    form.maker_id.choices = _maker_choices(session, due)
+    return form
 
 
 def _payouts_page(status=200, **forms):
@@ -50,6 +62,8 @@ def _payouts_page(status=200, **forms):
     batches = session.exec(select(PayoutBatch).order_by(PayoutBatch.id.desc()).limit(24)).all()
     forms.setdefault("payout_form", PayoutForm(prefix="pay"))
     forms.setdefault("adjust_form", AdjustmentForm(prefix="adjust"))
+    for name in ("payout_form", "adjust_form"):
+        _with_makers(forms[name], session, dict(due))
     forms.setdefault("batch_form", BatchForm(prefix="batch"))
     if not forms["batch_form"].month.data:
         forms["batch_form"].month.data = q.this_month().month_key
@@ -69,10 +83,10 @@ def operator_payouts():
 @roles_required(Role.OPERATOR)
 @form_view
 def operator_pay():
-    form = PayoutForm(prefix="pay")
+    form = _with_makers(PayoutForm(prefix="pay"), get_session())
     if form.validate_on_submit():
         try:
-            payouts.pay_maker(session=get_session(), maker_id=_maker_id(form.maker_id.data),
+            payouts.pay_maker(session=get_session(), maker_id=int(form.maker_id.data),
                               amount=form.amount.fen, method=form.method.data,
                               reference=form.reference.data, by_user_id=current_user.id)
         except DomainError as exc:
@@ -89,10 +103,10 @@ def operator_pay():
 @roles_required(Role.OPERATOR)
 @form_view
 def operator_adjust():
-    form = AdjustmentForm(prefix="adjust")
+    form = _with_makers(AdjustmentForm(prefix="adjust"), get_session())
     if form.validate_on_submit():
         try:
-            ledger.adjust(session=get_session(), maker_id=_maker_id(form.maker_id.data),
+            ledger.adjust(session=get_session(), maker_id=int(form.maker_id.data),
                           amount=form.amount.fen, reason=form.reason.data,
                           by_user_id=current_user.id, key=secrets.token_hex(12))
         except DomainError as exc:

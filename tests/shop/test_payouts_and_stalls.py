@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlmodel import func, select
 
@@ -83,12 +85,38 @@ def test_payout_of_available_money_is_a_debit(client, books, db_session):
     assert again.status_code == 400
 
 
-def test_unknown_maker_is_404(client, books):
+def test_the_payout_forms_choose_the_maker_from_a_list(client, books, db_session):
     login(client, books["operator"])
-    page = client.post("/operator/payouts/pay", data={
-        "pay-maker_id": "999999", "pay-amount": "1", "pay-method": "bank",
-        "pay-reference": "B"})
-    assert page.status_code == 404
+    page = client.get("/operator/payouts").get_data(as_text=True)
+    for prefix in ("pay", "adjust"):
+        select = re.search(rf'<select[^>]*id="{prefix}-maker_id".*?</select>', page, re.S)
+        assert select, prefix
+        options = re.findall(r'<option[^>]*value="(\d*)"[^>]*>([^<]*)<', select.group(0))
+        assert options[0] == ("", "选择手艺人")
+        # The maker owed money comes first, with what they are owed.
+        assert options[1][0] == str(books["maker"]) and "（应付 ¥" in options[1][1]
+
+
+@pytest.mark.parametrize("maker", ["999999", "abc", "-1", "1" * 40, "", "operator"])
+def test_a_maker_not_on_the_list_is_refused_and_nothing_recorded(client, books, db_session,
+                                                                 maker):
+    login(client, books["operator"])
+    if maker == "operator":  # a real account, but not a maker's
+        with db_session(write=False) as session:
+            maker = str(session.exec(select(User.id).where(
+                User.email == books["operator"])).one())
+    before = _count(db_session, LedgerEntry)
+    for prefix, url, extra in (("pay", "/operator/payouts/pay",
+                                {"pay-method": "bank", "pay-reference": "B"}),
+                               ("adjust", "/operator/payouts/adjust",
+                                {"adjust-reason": "更正"})):
+        page = client.post(url, data={f"{prefix}-maker_id": maker, f"{prefix}-amount": "1",
+                                      **extra})
+        assert page.status_code == 400
+        text = page.get_data(as_text=True)
+        assert ("请从列表中选择手艺人" if maker else "请选择手艺人") in text
+    assert _count(db_session, LedgerEntry) == before
+    assert _count(db_session, Payout) == 0
 
 
 def test_correction_needs_a_reason(client, books, db_session):
