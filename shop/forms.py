@@ -10,7 +10,7 @@ from wtforms.validators import DataRequired, Length, Optional, Regexp, Validatio
 from accounts.forms import email_format, mobile_format
 from core.forms import Form
 from core.money import Money, MoneyError
-from shop.models import STATUS_LABELS, DeliveryMethod, ProviderName
+from shop.models import STATUS_LABELS, DeliveryMethod, OfflineMethod, ProviderName
 from shop.pickup import PICKUP_POINTS
 
 
@@ -137,3 +137,34 @@ class BankTransferAccountForm(Form):
     note = StringField(_l("Note for buyers"), filters=[_strip], validators=[
         Optional(), Length(max=300, message=_l("Note must be 300 characters or fewer")),
         _one_line])
+
+
+class MarkPaidForm(Form):
+    """What arrived for an offline order: its amount, how, and the bank's reference."""
+
+    amount = StringField(_l("Amount received, in yuan"), filters=[_strip],
+                         validators=[_required(_l("Enter the amount received"))])
+    method = RadioField(_l("How was it paid?"), choices=[
+        SelectChoice(m.value, m.label) for m in OfflineMethod],
+        validators=[_required(_l("Choose how it was paid"))])
+    reference = StringField(_l("Reference"), filters=[_strip], validators=[
+        Optional(), Length(max=100, message=_l("Reference must be 100 characters or fewer")),
+        _one_line])
+
+    def validate_amount(self, field):
+        try:
+            field.fen = Money.parse(field.data or "").amount
+        except MoneyError as exc:
+            raise ValidationError(_l("Enter an amount like 12.50")) from exc
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        # A transfer or a wallet payment has a number the bank or app gave it; cash does
+        # not. (Optional() ends the reference's own checks when it is empty.)
+        if not self.reference.data and self.method.data in (OfflineMethod.BANK_TRANSFER.value,
+                                                            OfflineMethod.WALLET.value):
+            self.reference.errors = [*self.reference.errors,
+                                     _l("Enter the reference of the transfer or payment")]
+            self._errors = None  # Form.errors is cached; let it see this one
+            return False
+        return valid

@@ -72,6 +72,19 @@ class PaymentRecordStatus(enum.StrEnum):
     CANCELLED = "cancelled"
 
 
+class OfflineMethod(enum.StrEnum):
+    """How an offline payment reached the shop, as the operator who saw it arrive records."""
+
+    BANK_TRANSFER = "bank_transfer"
+    CASH = "cash"
+    WALLET = "wallet"
+    OTHER = "other"
+
+    @property
+    def label(self):
+        return OFFLINE_METHOD_LABELS[self]
+
+
 class HoldStatus(enum.StrEnum):
     HELD = "held"
     SOLD = "sold"
@@ -96,6 +109,14 @@ STATUS_LABELS = {
     DeliveryMethod.DIGITAL: _l("Download"),
     ProviderName.OFFLINE: _l("Pay at pick-up or by bank transfer"),
     ProviderName.STRIPE: _l("Pay by card"),
+}
+# Apart from STATUS_LABELS: a StrEnum member is equal to its value, so "cash" or "other"
+# here could meet another status of the same name there.
+OFFLINE_METHOD_LABELS = {
+    OfflineMethod.BANK_TRANSFER: _l("Bank transfer"),
+    OfflineMethod.CASH: _l("Cash at the sales point"),
+    OfflineMethod.WALLET: _l("Mobile wallet (WeChat Pay, Alipay)"),
+    OfflineMethod.OTHER: _l("Another way"),
 }
 
 
@@ -273,6 +294,11 @@ class Payment(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     succeeded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     confirmed_by_id: int | None = Field(default=None, foreign_key="user_account.id")
+    # An offline payment: how it came and its reference (a bank's transaction number),
+    # as the operator who marked it paid recorded them.
+    received_method: OfflineMethod | None = Field(default=None,
+                                                  sa_type=enum_type(OfflineMethod))
+    received_reference: str | None = Field(default=None, max_length=100)
 
 
 class PaymentEvent(SQLModel, table=True):

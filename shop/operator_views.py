@@ -12,10 +12,12 @@ from accounts.models import Role
 from core.db import get_session
 from core.errors import Conflict, NotFound
 from core.forms import form_view
+from core.i18n import format_money
 from shop import payments, queries, refunds
-from shop.forms import ConfirmForm, RefundForm, ShipForm
+from shop.forms import ConfirmForm, MarkPaidForm, RefundForm, ShipForm
 from shop.models import (
     FulfilmentStatus,
+    OfflineMethod,
     Order,
     Payment,
     PaymentRecordStatus,
@@ -46,6 +48,7 @@ def _detail_page(order: Order, status=200, **forms):
     forms.setdefault("refund_form", RefundForm(prefix="refund"))
     forms.setdefault("ship_form", ShipForm(prefix="ship"))
     forms.setdefault("confirm_form", ConfirmForm())
+    forms.setdefault("paid_form", MarkPaidForm(prefix="paid"))
     has_errors = any(f.errors for f in forms.values())
     return render_template("shop/operator_order.html", order=order, has_errors=has_errors,
                            **forms, **queries.order_detail(get_session(), order)), status
@@ -69,17 +72,25 @@ def _done(order: Order, message: str):
 def operator_mark_paid(number: str):
     """Record that an offline payment arrived (who and when are kept)."""
     order = _order(number)
-    form = ConfirmForm()
+    form = MarkPaidForm(prefix="paid")
     if not form.validate_on_submit():
-        return _detail_page(order, 400, confirm_form=form)
+        return _detail_page(order, 400, paid_form=form)
     session = get_session()
     payment = session.exec(select(Payment).where(
         Payment.order_id == order.id, Payment.provider == ProviderName.OFFLINE,
         Payment.status == PaymentRecordStatus.PENDING)).first()
     if payment is None or order.payment_status != PaymentStatus.PENDING:
         raise Conflict(_("This order is not waiting for an offline payment."))
-    payments.mark_paid(session=session, payment=payment, amount=payment.amount,
-                       currency=payment.currency, by_user_id=current_user.id)
+    if form.amount.fen != payment.amount:
+        # Part of the money, or too much, is not "paid": the buyer is asked for the rest
+        # or given the difference back first.
+        form.amount.errors.append(_(
+            "This order is waiting for %(due)s. Mark it paid when exactly that has arrived.",
+            due=format_money(payment.amount, payment.currency)))
+        return _detail_page(order, 400, paid_form=form)
+    payments.mark_paid(session=session, payment=payment, amount=form.amount.fen,
+                       currency=payment.currency, by_user_id=current_user.id,
+                       method=OfflineMethod(form.method.data), reference=form.reference.data)
     return _done(order, _("Order %(number)s is marked as paid.", number=order.number))
 
 

@@ -20,6 +20,7 @@ from shop.models import (
     DownloadGrant,
     FulfilmentStatus,
     HoldStatus,
+    OfflineMethod,
     Order,
     OrderLine,
     OrderStatus,
@@ -46,8 +47,11 @@ def stripe_payment(session: Session, intent_id: str) -> Payment | None:
 
 
 def mark_paid(*, session: Session, payment: Payment, amount: int, currency: str,
-              by_user_id: int | None = None, by_system: str | None = None) -> bool:
-    """Record that `payment` succeeded for its full amount; False if it already had."""
+              by_user_id: int | None = None, by_system: str | None = None,
+              method: OfflineMethod | None = None, reference: str | None = None) -> bool:
+    """Record that `payment` succeeded for its full amount; False if it already had.
+
+    `method` and `reference`: how an offline payment came, as the operator saw it."""
     if amount != payment.amount or currency.upper() != payment.currency.upper():
         raise ValueError("paid amount does not match the payment")
     now = utcnow()
@@ -57,7 +61,9 @@ def mark_paid(*, session: Session, payment: Payment, amount: int, currency: str,
         Payment.status.in_([PaymentRecordStatus.PENDING, PaymentRecordStatus.FAILED,
                             PaymentRecordStatus.CANCELLED]),
     ).values(status=PaymentRecordStatus.SUCCEEDED, succeeded_at=now,
-             confirmed_by_id=by_user_id, failure_message=None))
+             confirmed_by_id=by_user_id, failure_message=None,
+             **({"received_method": method, "received_reference": reference or None}
+                if method else {})))
     if moved != 1:
         return False
     order = session.get(Order, payment.order_id)

@@ -89,7 +89,8 @@ def test_bad_refund_amounts_refund_nothing(app, client, db_session, amount):
         order = place(session, [(variant_id, 2)])
     login(client, operator.email)
     base = f"/operator/orders/{order.number}"
-    assert client.post(f"{base}/mark-paid").status_code == 302
+    assert client.post(f"{base}/mark-paid", data={
+        "paid-amount": "60", "paid-method": "cash"}).status_code == 302
     client.get("/language/en")
     response = client.post(f"{base}/refund", data={"refund-amount": amount,
                                                    "refund-reason": "破损"})

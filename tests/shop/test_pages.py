@@ -197,8 +197,10 @@ def test_operator_marks_paid_ships_and_refunds_with_a_guard(app, client, db_sess
     login(client, operator.email)
     base = f"/operator/orders/{order.number}"
     assert client.get("/operator/orders").status_code == 200
-    assert client.post(f"{base}/mark-paid").status_code == 302
-    assert client.post(f"{base}/mark-paid").status_code == 409
+    paid = {"paid-amount": "60.00", "paid-method": "bank_transfer",
+            "paid-reference": "ICBC20261206001"}
+    assert client.post(f"{base}/mark-paid", data=paid).status_code == 302
+    assert client.post(f"{base}/mark-paid", data=paid).status_code == 409
     assert client.post(f"{base}/ship", data={"ship-tracking_number": ""}).status_code == 400
     assert client.post(f"{base}/ship", data={"ship-tracking_number": "SF123"}).status_code == 302
     bad = client.post(f"{base}/refund", data={"refund-amount": "abc", "refund-reason": "x"})
