@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from flask import request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import (
@@ -19,13 +20,23 @@ from wtforms import (
     URLField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import URL, DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import (
+    URL,
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 
 from accounts.models import HostRole, SignLanguage
 from core.forms import Form, MultiCheckboxField
 from core.timezones import NonexistentLocalTime, local_to_utc, viewer_zone, zone_label
 from livestream.models import RepeatFrequency
 from livestream.rules import MAX_SESSION_HOURS
+
+MAX_PRODUCT_PLACE = 200  # as many products as the form lists (queries.product_choices)
 
 
 def web_address(form, field) -> None:
@@ -135,6 +146,23 @@ class SessionForm(Form):
         Length(max=500, message=_l("Address must be 500 characters or fewer"))])
     product_ids = MultiCheckboxField(_l("Products to present"), coerce=int,
                                      validators=[Optional()])
+
+    def validate_product_ids(self, field):
+        """The ticked products in the order the host presents them: by the place typed
+        beside each (`place-<id>`, 1 first), then as listed for those left empty."""
+        places = {}
+        for product_id in field.data or ():
+            raw = (request.form.get(f"place-{product_id}") or "").strip()
+            if not raw:
+                continue
+            if not raw.isdigit() or not 1 <= int(raw) <= MAX_PRODUCT_PLACE:
+                raise ValidationError(_l(
+                    "Give each product's place as a whole number from 1 to %(most)d, or leave "
+                    "it empty", most=MAX_PRODUCT_PLACE))
+            places[product_id] = int(raw)
+        listed = list(dict.fromkeys(field.data or ()))
+        field.ordered = tuple(sorted(listed, key=lambda pid: (
+            places.get(pid, MAX_PRODUCT_PLACE + 1), listed.index(pid))))
     repeat = SelectField(_l("Repeat"), choices=options([
         ("", _l("Does not repeat")),
         (RepeatFrequency.WEEKLY.value, RepeatFrequency.WEEKLY.label),

@@ -50,13 +50,19 @@ def planning():
                            following=monday + timedelta(days=7))
 
 
-def _session_form(form: SessionForm) -> SessionForm:
+def _session_form(form: SessionForm, chosen=()) -> SessionForm:
+    """The form's choices; the session's own products first, in their order, so saving
+    without a change keeps the line-up as it was."""
     session = get_session()
     form.presenter_id.choices = written_choices([("", _("No presenter yet"))]
                                                 + queries.presenter_choices(session=session))
     form.workshop_id.choices = written_choices([("", _("None"))]
                                                + queries.workshop_choices(session=session))
-    form.product_ids.choices = written_choices(queries.product_choices(session=session))
+    place = {product_id: index for index, product_id in enumerate(chosen)}
+    products = sorted(queries.product_choices(session=session),
+                      key=lambda choice: place.get(choice[0], len(place)))
+    form.product_ids.choices = written_choices(products)
+    form.product_places = {product_id: index + 1 for product_id, index in place.items()}
     return form
 
 
@@ -68,7 +74,7 @@ def _plan_from(form: SessionForm) -> services.SessionPlan:
         presenter_id=int(form.presenter_id.data) if form.presenter_id.data else None,
         workshop_id=int(form.workshop_id.data) if form.workshop_id.data else None,
         stream_url=form.stream_url.data or None, captions_url=form.captions_url.data or None,
-        product_ids=tuple(form.product_ids.data or ()))
+        product_ids=getattr(form.product_ids, "ordered", tuple(form.product_ids.data or ())))
 
 
 def _apply_error(form: SessionForm, error: services.InvalidSchedule) -> None:
@@ -122,7 +128,7 @@ def edit_session(session_id: int):
         "start_time": live.planned_start.astimezone(zone).time(),
         "end_time": live.planned_end.astimezone(zone).time(),
         "stream_url": live.stream_url, "captions_url": live.captions_url,
-        "product_ids": list(chosen)}))
+        "product_ids": list(chosen)}), chosen)
     del form.repeat, form.repeat_count, form.repeat_until
     if form.validate_on_submit():
         try:
