@@ -99,24 +99,7 @@ def edit_product(product_id: int):
     product = services.editable_product(session=session, user=user, product_id=product_id)
     form = ProductForm()
     if request.method == "GET":
-        form.title.data, form.title_en.data = product.title, product.title_en
-        form.category_id.data = product.category_id or 0
-        form.description.data = product.description
-        form.description_en.data = product.description_en
-        form.maker_story.data = product.maker_story
-        variants = session.exec(select(ProductVariant).where(
-            ProductVariant.product_id == product.id, ProductVariant.is_active)
-            .order_by(ProductVariant.position)).all()
-        for entry, variant in zip(form.variants, variants, strict=False):
-            entry.form.variant_id.data = str(variant.id)
-            entry.form.sku.data, entry.form.name.data = variant.sku, variant.name
-            entry.form.price.data = f"{variant.price_amount / 100:.2f}"
-            entry.form.stock.data = variant.stock
-        shares = session.exec(select(ProductMaker).where(
-            ProductMaker.product_id == product.id)).all()
-        for entry, share in zip(form.makers, shares, strict=False):
-            entry.form.maker_id.data = share.maker_id
-            entry.form.share.data = f"{share.share_basis_points / 100:g}"
+        _fill(form, session, product)
     form.set_choices(categories=queries.categories(session=session),
                      members=_members(session, product.workshop_id))
     if form.validate_on_submit():
@@ -128,11 +111,37 @@ def edit_product(product_id: int):
         else:
             flash(_("Your changes are saved."), "success")
             return redirect(url_for("catalog.edit_product", product_id=product.id))
+    return _edit_page(session, form, product, 400 if form.errors else 200)
+
+
+def _edit_page(session, form, product, status, submit_problems=()):
     return render_template(
         "catalog/product_form.html", form=form, product=product, workshop=None,
         image_form=ImageForm(formdata=None), audio_form=AudioForm(formdata=None),
         images=queries.product_images(session=session, product_id=product.id),
-    ), (400 if form.errors else 200)
+        submit_problems=submit_problems, has_errors=bool(submit_problems)), status
+
+
+def _fill(form, session, product) -> None:
+    """The form as the product is saved now."""
+    form.title.data, form.title_en.data = product.title, product.title_en
+    form.category_id.data = product.category_id or 0
+    form.description.data = product.description
+    form.description_en.data = product.description_en
+    form.maker_story.data = product.maker_story
+    variants = session.exec(select(ProductVariant).where(
+        ProductVariant.product_id == product.id, ProductVariant.is_active)
+        .order_by(ProductVariant.position)).all()
+    for entry, variant in zip(form.variants, variants, strict=False):
+        entry.form.variant_id.data = str(variant.id)
+        entry.form.sku.data, entry.form.name.data = variant.sku, variant.name
+        entry.form.price.data = f"{variant.price_amount / 100:.2f}"
+        entry.form.stock.data = variant.stock
+    shares = session.exec(select(ProductMaker).where(
+        ProductMaker.product_id == product.id)).all()
+    for entry, share in zip(form.makers, shares, strict=False):
+        entry.form.maker_id.data = share.maker_id
+        entry.form.share.data = f"{share.share_basis_points / 100:g}"
 
 
 @bp.route("/my/products/<int:product_id>/submit", methods=["POST"])
@@ -142,7 +151,14 @@ def submit_product(product_id: int):
     session = get_session()
     user = _user(session)
     product = services.editable_product(session=session, user=user, product_id=product_id)
-    services.submit_for_review(session=session, user=user, product=product)
+    try:
+        services.submit_for_review(session=session, user=user, product=product)
+    except services.NotReadyForReview as error:
+        form = ProductForm(formdata=None)
+        _fill(form, session, product)
+        form.set_choices(categories=queries.categories(session=session),
+                         members=_members(session, product.workshop_id))
+        return _edit_page(session, form, product, 400, submit_problems=error.missing)
     flash(_("Sent for review. We will tell you when it is on sale."), "success")
     return redirect(url_for("catalog.edit_product", product_id=product.id))
 

@@ -11,7 +11,7 @@ from accounts.access import roles_required
 from accounts.models import Role, User, Workshop
 from catalog import queries, services
 from catalog.forms import ReviewForm
-from catalog.models import Product, ProductStatus
+from catalog.models import Category, Product, ProductMaker, ProductStatus
 from catalog.views import bp
 from core.db import get_session
 from core.errors import NotFound
@@ -45,9 +45,15 @@ def review_product(product_id: int):
                                 product=product, publish=publish, reason=form.reason.data)
         flash(_("Published.") if publish else _("Sent back to the maker."), "success")
         return redirect(url_for("catalog.review_queue"))
+    makers = session.exec(
+        select(User.display_name, ProductMaker.share_basis_points)
+        .join(ProductMaker, ProductMaker.maker_id == User.id)
+        .where(ProductMaker.product_id == product.id).order_by(ProductMaker.id)).all()
     return render_template(
         "catalog/review.html", form=form, product=product,
         variants=queries.active_variants(session=session, product_id=product.id),
         images=queries.product_images(session=session, product_id=product.id),
         workshop=session.get(Workshop, product.workshop_id),
+        category=session.get(Category, product.category_id) if product.category_id else None,
+        makers=makers, missing=services.missing_for_review(session=session, product=product),
     ), (400 if form.errors else 200)

@@ -260,14 +260,42 @@ def update_product(*, session: Session, user: User, product: Product,
     return product
 
 
+class NotReadyForReview(Conflict):
+    """A draft lacks what a reviewer (and a shopper) needs; `missing` is (part of the
+    product form, message) for each thing, in the order the form shows them."""
+
+    code = "not_ready_for_review"
+
+    def __init__(self, missing: list[tuple[str, str]]) -> None:
+        super().__init__("; ".join(str(message) for _part, message in missing))
+        self.missing = missing
+
+
+def missing_for_review(*, session: Session, product: Product) -> list[tuple[str, str]]:
+    """What a product needs before review: a price, a photo, and who made it."""
+    from catalog.models import ProductImage
+
+    missing = []
+    if product.min_price_amount is None:
+        missing.append(("variants", _l("Add at least one version with a price")))
+    if session.exec(select(ProductMaker.id).where(
+            ProductMaker.product_id == product.id).limit(1)).first() is None:
+        missing.append(("makers", _l("Say who made it: choose at least one maker")))
+    if session.exec(select(ProductImage.id).where(
+            ProductImage.product_id == product.id).limit(1)).first() is None:
+        missing.append(("photos", _l("Add at least one photo of the product")))
+    return missing
+
+
 def submit_for_review(*, session: Session, user: User, product: Product) -> None:
     """Draft (or sent back) -> waiting for review."""
     if not can_edit(session=session, user=user, product=product):
         raise NotAllowed(_l("You can only change your own workshop's goods."))
     if product.status != ProductStatus.DRAFT:
         raise Conflict(_l("Only a draft can be sent for review."))
-    if product.min_price_amount is None:
-        raise Conflict(_l("Add at least one version with a price"))
+    missing = missing_for_review(session=session, product=product)
+    if missing:
+        raise NotReadyForReview(missing)
     product.status = ProductStatus.PENDING_REVIEW
     product.review_note = None
     product.updated_at = utcnow()

@@ -64,6 +64,15 @@ def _form(people, **overrides):
     return {k: v for k, v in data.items() if v is not None}
 
 
+def _add_photo(client, product_id, alt="红色梅花盘扣"):
+    import io
+
+    response = client.post(f"/my/products/{product_id}/images", data={
+        "alt": alt, "photo": (io.BytesIO(images_made.png()), "a.png")},
+        content_type="multipart/form-data")
+    assert response.status_code == 302
+
+
 def _count(tx, model):
     with tx(write=False) as session:
         return len(session.exec(select(model)).all())
@@ -82,11 +91,18 @@ def test_coordinator_creates_submits_and_operator_publishes(app, client, people,
     assert (variant.price_amount, variant.stock, shares) == (6850, 5, [4000, 6000])
     assert product.status == ProductStatus.DRAFT and product.min_price_amount == 6850
     assert client.get("/products?q=梅花盘扣").data.count(b"/products/" + product.slug.encode()) == 0
+    _add_photo(client, product.id)
     assert client.post(f"/my/products/{product.id}/submit").status_code == 302
 
     client = app.test_client()
     login(client, people["operator"])
     assert "梅花盘扣" in client.get("/operator/products").get_data(as_text=True)
+    review = client.get(f"/operator/products/{product.id}").get_data(as_text=True)
+    # What the reviewer checks: category, makers and their shares, photo, description.
+    assert "<dt>分类</dt><dd>盘扣</dd>" in review.replace("\n", "")
+    assert "分得收入的 60%" in review and "分得收入的 40%" in review
+    assert "读屏文字：红色梅花盘扣" in review and "<img" in review
+    assert "手工编的" in review
     missing_reason = client.post(f"/operator/products/{product.id}",
                                  data={"decision": "send_back", "reason": ""})
     assert missing_reason.status_code == 400
@@ -228,3 +244,32 @@ def test_forged_csrf_is_refused(app, client, people, tx):
     assert response.status_code == 400
     with tx(write=False) as session:
         assert session.get(Product, people["product_id"]).status == ProductStatus.DRAFT
+
+
+def test_a_draft_without_a_photo_or_makers_cannot_be_sent_for_review(client, people, tx):
+    from accounts.models import Workshop
+    from catalog.services import refresh_listing
+
+    with tx() as session:
+        bare = make_product(session, workshop=session.get(Workshop, people["workshop_id"]),
+                            status=ProductStatus.DRAFT, title="空空的草稿")
+        bare_id = bare.id
+        refresh_listing(session=session, product=session.get(Product, people["product_id"]))
+    login(client, people["coordinator"])
+    response = client.post(f"/my/products/{bare_id}/submit")
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "<title>错误：" in page or "<title>错误:" in page
+    assert '<a href="#makers">写明是谁做的：至少选一位手艺人</a>' in page
+    assert '<a href="#photos">请至少添加一张商品照片</a>' in page
+    with tx(write=False) as session:
+        assert session.get(Product, bare_id).status == ProductStatus.DRAFT
+    # The draft with makers still needs its photo; with one, it goes.
+    response = client.post(f"/my/products/{people['product_id']}/submit")
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "#photos" in page and "#makers" not in page.split("</h1>")[0]
+    _add_photo(client, people["product_id"])
+    assert client.post(f"/my/products/{people['product_id']}/submit").status_code == 302
+    with tx(write=False) as session:
+        assert session.get(Product, people["product_id"]).status == ProductStatus.PENDING_REVIEW
