@@ -10,6 +10,4 @@ def register_navigation() -> None:
     add_nav("accounts.login", _l("Sign in"), audience=SIGNED_OUT, order=90)
     add_nav("accounts.register", _l("Create an account"), audience=SIGNED_OUT, order=91)
     add_nav("accounts.account", _l("My account"), audience=SIGNED_IN, order=80)
-    add_nav("accounts.maker_profile", _l("Maker profile"), audience="maker", order=70)
-    add_nav("accounts.host_profile", _l("Host profile"), audience="host", order=71)
     add_nav("operator_accounts.dashboard", _l("Operator"), audience="operator", order=85)

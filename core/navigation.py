@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
-from flask import Flask, current_app, request, url_for
+from flask import Flask, current_app, g, request, url_for
 from flask_babel import get_locale
 from flask_login import current_user
 
@@ -30,6 +31,24 @@ class NavItem:
 
 
 _entries: list[NavEntry] = []
+# Audiences that are not roles, each with its test for the signed-in reader (a package
+# registers it: shop says who runs a stall). Tested once per request, signed in only.
+_audiences: dict[str, Callable[[], bool]] = {}
+
+
+def add_audience(name: str, test: Callable[[], bool]) -> None:
+    """Let links be shown to readers for whom `test()` is true (signed in)."""
+    _audiences.setdefault(name, test)
+
+
+def _reader_kinds() -> frozenset[str]:
+    from accounts.access import current_roles
+
+    if "nav_reader_kinds" not in g:
+        kinds = {r.value for r in current_roles()}
+        kinds.update(name for name, test in _audiences.items() if test())
+        g.nav_reader_kinds = frozenset(kinds)
+    return g.nav_reader_kinds
 
 
 def add_nav(endpoint: str, label, *, audience: str = ANYONE, order: int = 50) -> None:
@@ -40,10 +59,8 @@ def add_nav(endpoint: str, label, *, audience: str = ANYONE, order: int = 50) ->
 
 def nav_items() -> list[NavItem]:
     """The links the current reader should see, in order."""
-    from accounts.access import current_roles
-
     signed_in = current_user.is_authenticated
-    roles = frozenset(r.value for r in current_roles()) if signed_in else frozenset()
+    roles = _reader_kinds() if signed_in else frozenset()
     links = _links(current_app._get_current_object(), request.script_root,
                    str(get_locale()), signed_in, roles, len(_entries))
     path = request.path
@@ -71,6 +88,8 @@ def _links(app: Flask, _script_root: str, _locale: str, signed_in: bool,
 def init_app(app: Flask) -> None:
     """Make `nav_items()` and `operator_links()` available to every template."""
     app.jinja_env.globals["nav_items"] = nav_items
+    app.jinja_env.globals["reader_kinds"] = lambda: (
+        _reader_kinds() if current_user.is_authenticated else frozenset())
     app.jinja_env.globals["operator_links"] = operator_links
 
 

@@ -16,6 +16,7 @@ from babel.numbers import (
 from flask import Blueprint, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
+from sqlmodel import select
 
 from accounts.access import has_role
 from accounts.models import Role
@@ -23,7 +24,7 @@ from core.db import get_session, utcnow
 from core.errors import NotAllowed
 from core.i18n import current_locale_name
 from core.money import Money
-from core.navigation import add_nav, add_operator_link
+from core.navigation import add_audience, add_nav, add_operator_link
 from shop import income_queries as q
 from shop.income_access import (
     coordinated_workshops,
@@ -43,10 +44,21 @@ from shop.income_exports import (
 bp = Blueprint("income", __name__)
 
 
+STALL_KEEPER = "stall_keeper"  # a navigation audience: people who run a sales point
+
+
+def _keeps_a_stall() -> bool:
+    from shop.ledger_models import SalesPointMember
+
+    return get_session().exec(select(SalesPointMember.user_id).where(
+        SalesPointMember.user_id == current_user.id).limit(1)).first() is not None
+
+
 def register_navigation() -> None:
     """The maker's income link, and the operator's payouts and impact report."""
     add_nav("income.my_income", _l("My income"), audience="maker", order=70)
-    add_nav("income.my_stalls", _l("My stall"), audience="signed_in", order=78)
+    add_audience(STALL_KEEPER, _keeps_a_stall)
+    add_nav("income.my_stalls", _l("My stall"), audience=STALL_KEEPER, order=78)
     add_operator_link("income.operator_payouts", _l("Payouts to makers"), order=30)
     add_operator_link("income.impact_report", _l("Impact report"), order=40)
     add_operator_link("income.operator_sales_points", _l("Sales points (stalls)"), order=45)

@@ -12,6 +12,37 @@
   clearStickyHeader();
   window.addEventListener("resize", clearStickyHeader);
 
+  // Compact menu on a phone: the main links fold behind a "Menu" button (disclosure
+  // pattern: aria-expanded on the button; Escape closes it and focus goes back to it).
+  // Wider screens, and browsers without this script, always show the links.
+  var nav = document.querySelector(".main-nav");
+  var toggle = nav && nav.querySelector("[data-menu-toggle]");
+  if (toggle && window.matchMedia) {
+    var narrow = window.matchMedia("(max-width: 40em)");
+    var setOpen = function (open) {
+      toggle.setAttribute("aria-expanded", open ? "true" : "false");
+      nav.classList.toggle("is-folded", !open);
+      clearStickyHeader();
+    };
+    var fit = function () {
+      toggle.hidden = !narrow.matches;
+      nav.classList.toggle("is-compact", narrow.matches);
+      setOpen(!narrow.matches);
+    };
+    toggle.addEventListener("click", function () {
+      setOpen(toggle.getAttribute("aria-expanded") !== "true");
+    });
+    nav.addEventListener("keydown", function (event) {
+      if (event.key === "Escape" && narrow.matches &&
+          toggle.getAttribute("aria-expanded") === "true") {
+        setOpen(false);
+        toggle.focus();
+      }
+    });
+    if (narrow.addEventListener) narrow.addEventListener("change", fit);
+    fit();
+  }
+
   // Time zone: when the visitor has not chosen one, preselect the device's own zone in
   // the select and say so. Nothing changes until they press the button themselves.
   var zoneSelect = document.querySelector("select[data-browser-zone]");

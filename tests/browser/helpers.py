@@ -134,6 +134,16 @@ def browser_locale(locale: str | None) -> str:
     return "en-US" if locale == "en" else "zh-CN"
 
 
+def main_menu(page: Page):
+    """The main navigation, opened first where a phone folds it behind its Menu button."""
+    nav = page.get_by_role("navigation", name=re.compile("^(主菜单|Main)$"))
+    toggle = nav.get_by_role("button", name=re.compile("^(菜单|Menu)$"))
+    if toggle.is_visible() and toggle.get_attribute("aria-expanded") != "true":
+        toggle.click()
+        expect(toggle).to_have_attribute("aria-expanded", "true")
+    return nav
+
+
 def set_language(context, base_url: str, locale: str) -> None:
     """Choose the site's language the way the language links do (the `lang` cookie)."""
     context.add_cookies([{"name": "lang", "value": locale, "url": base_url,

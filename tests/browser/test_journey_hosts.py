@@ -17,7 +17,7 @@ from playwright.sync_api import expect
 
 from core.demo import DEMO_PASSWORD
 from tests.browser.conftest import ROLE_ACCOUNTS
-from tests.browser.helpers import sign_in
+from tests.browser.helpers import main_menu, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -105,7 +105,7 @@ def test_interpreter_claims_a_slot_downloads_it_and_the_next_host_finds_it_taken
     shots.take(second, "taken-by-someone-else")
 
     # The public schedule's page of the session names who interprets.
-    second.get_by_role("navigation", name="主菜单").get_by_role("link", name="直播安排").click()
+    main_menu(second).get_by_role("link", name="直播安排").click()
     second.get_by_role("main").get_by_role("link", name=SESSION).click()
     expect(second.get_by_role("heading", level=1)).to_have_text(SESSION)
     team = second.locator(".team-list")

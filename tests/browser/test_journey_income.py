@@ -19,7 +19,7 @@ from playwright.sync_api import expect
 
 from core.demo import DEMO_OPERATOR_EMAIL, DEMO_PASSWORD
 from tests.browser.conftest import ROLE_ACCOUNTS, fill_cart, fill_checkout
-from tests.browser.helpers import sign_in
+from tests.browser.helpers import main_menu, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -64,7 +64,7 @@ def test_maker_reads_this_month_and_downloads_the_same_figures(live_server, new_
     # A maker on a phone: the narrowest screen.
     page = new_page(live_server.url, width=320, height=800)
     sign_in(page, live_server.url, MAKER, DEMO_PASSWORD)
-    page.get_by_role("navigation", name="主菜单").get_by_role("link", name="我的收入").click()
+    main_menu(page).get_by_role("link", name="我的收入").click()
     board = read_dashboard(page)
     shots.take(page, "income-dashboard")
 

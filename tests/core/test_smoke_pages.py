@@ -61,3 +61,39 @@ def test_main_navigation_follows_the_reader_the_language_and_the_page(client, db
     login(client, "maker@example.cn")
     signed_in = dict(_main_nav(client.get("/").get_data(as_text=True)))
     assert "My income" in signed_in and "Sign in" not in signed_in
+
+
+def test_each_reader_sees_only_their_own_links(client, db_session):
+    """Not "My stall" for everyone: each link is for the readers it serves, and the
+    profile pages moved from the menu to the account page."""
+    from accounts.models import Role
+    from shop.sales_points import add_member, create_sales_point
+    from tests.factories import login, make_user
+
+    with db_session() as session:
+        make_user(session, email="shopper@example.cn")
+        make_user(session, email="maker2@example.cn", roles=(Role.MAKER,))
+        make_user(session, email="host2@example.cn", roles=(Role.HOST,))
+        keeper = make_user(session, email="stall@example.cn")
+        add_member(session=session, sales_point=create_sales_point(
+            session=session, slug="gulou", name="鼓楼站"), user_id=keeper.id)
+    anonymous = [label for label, _ in _main_nav(client.get("/").get_data(as_text=True))]
+    assert anonymous == ["首页", "全部商品", "直播安排", "购物车", "登录", "注册账户"]
+    seen = {}
+    for email in ("shopper@example.cn", "maker2@example.cn", "host2@example.cn",
+                  "stall@example.cn"):
+        reader = client.application.test_client()
+        login(reader, email)
+        seen[email] = [label for label, _ in _main_nav(reader.get("/").get_data(as_text=True))]
+    assert "我的摊位" not in seen["shopper@example.cn"]
+    assert "我的摊位" not in seen["maker2@example.cn"]
+    assert "我的摊位" in seen["stall@example.cn"]
+    assert "我的收入" in seen["maker2@example.cn"] and "我的收入" not in seen["shopper@example.cn"]
+    assert "我的班次" in seen["host2@example.cn"]
+    for labels in seen.values():
+        assert "手艺人资料" not in labels and "主播资料" not in labels
+        assert len(labels) <= 10, labels
+    maker = client.application.test_client()
+    login(maker, "maker2@example.cn")
+    account = maker.get("/account/").get_data(as_text=True)
+    assert 'href="/account/maker-profile"' in account and "host-profile" not in account
