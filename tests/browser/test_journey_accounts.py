@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from core.demo import DEMO_OPERATOR_EMAIL, DEMO_PASSWORD
-from tests.browser.helpers import FocusWalker, run_axe, sign_in
+from tests.browser.helpers import FocusWalker, main_menu, run_axe, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -76,6 +76,18 @@ def test_register_shows_every_mistake_then_creates_the_account(live_server, new_
     shots.take(page, "registered")
 
 
+def _tab_to_menu_link(walker, page, text: str) -> None:
+    """Tab to a main-menu link; on a phone, open the folded menu with its button first."""
+    stop = walker.tab_to(lambda stop: (stop.tag == "a" and stop.text == text) or (
+        stop.tag == "button" and stop.text == "菜单"))
+    if stop.tag == "button":
+        toggle = page.get_by_role("button", name="菜单")
+        if toggle.get_attribute("aria-expanded") != "true":
+            page.keyboard.press("Enter")
+            expect(toggle).to_have_attribute("aria-expanded", "true")
+        walker.tab_to(lambda stop: stop.tag == "a" and stop.text == text)
+
+
 @pytest.mark.parametrize("width", [320, 1280])
 def test_sign_in_with_the_keyboard_alone(live_server, new_page, shots, width):
     page = new_page(live_server.url, width=width)
@@ -87,7 +99,7 @@ def test_sign_in_with_the_keyboard_alone(live_server, new_page, shots, width):
     assert first is not None and first.text == "跳到主要内容"
     shots.take(page, "skip-link")
 
-    walker.tab_to(lambda stop: stop.tag == "a" and stop.text == "登录")
+    _tab_to_menu_link(walker, page, "登录")
     walker.follow("Enter")
     expect(page.get_by_role("heading", level=1)).to_have_text("登录")
 
@@ -109,12 +121,12 @@ def test_sign_in_with_the_keyboard_alone(live_server, new_page, shots, width):
     walker.follow("Enter")
 
     expect(page.get_by_role("status")).to_contain_text("你已登录。")
-    nav = page.get_by_role("navigation", name="主菜单")
+    nav = main_menu(page)
     expect(nav.get_by_role("link", name="运营人员")).to_be_visible()
     shots.take(page, "signed-in")
 
     # Onward by keyboard to the operator's page.
-    walker.tab_to(lambda stop: stop.tag == "a" and stop.text == "运营人员")
+    _tab_to_menu_link(walker, page, "运营人员")
     walker.follow("Enter")
     expect(page.get_by_role("heading", level=1)).to_have_text("运营人员")
     walker.tab_to(lambda stop: stop.tag == "a" and stop.text == "工坊")
@@ -187,7 +199,8 @@ def test_focus_stays_clear_of_the_header_down_and_up_a_long_page(live_server, ne
     walker = FocusWalker(page)
     walker.tab_to(lambda stop: stop.id == "login")  # past every Remove button
     shots.take(page, "bottom")
-    walker.tab_to(lambda stop: stop.tag == "a" and stop.text in ("Home", "首页"),
-                  backwards=True)
+    # The first control of the menu: its Home link, or on a phone its Menu button.
+    walker.tab_to(lambda stop: (stop.tag == "a" and stop.text in ("Home", "首页")) or (
+        stop.tag == "button" and stop.text in ("Menu", "菜单")), backwards=True)
     buttons_seen = [s for s in walker.stops if s.tag == "button"]
     assert len(buttons_seen) >= 24  # each Remove button, down and back up

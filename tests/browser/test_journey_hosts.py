@@ -31,7 +31,7 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 def open_schedule(page, base_url: str, email: str) -> None:
     """Sign in and go to "我的班次" from the main menu."""
     sign_in(page, base_url, email, DEMO_PASSWORD)
-    page.get_by_role("navigation", name="主菜单").get_by_role("link", name="我的班次").click()
+    main_menu(page).get_by_role("link", name="我的班次").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("我的班次")
 
 

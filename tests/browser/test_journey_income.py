@@ -219,10 +219,17 @@ def test_operator_confirms_an_offline_payment_and_the_maker_earns_their_share(
     line_total = fen(operator.get_by_role("table", name="订单商品").get_by_role("row")
                      .filter(has_text="PK-PLUM-RED").locator("td").last.inner_text())
     shots.take(operator, "order-before-confirming")
-    operator.get_by_role("button", name="记为已付款").click()
+    # What arrived: the whole amount, by bank transfer, with the bank's reference.
+    paying = operator.locator("form[action$='/mark-paid']")
+    due = fen(paying.get_by_text(re.compile("^应付：")).inner_text().split("：", 1)[1])
+    paying.get_by_label("收到的金额（元）").fill(f"{due / 100:.2f}")
+    paying.get_by_label("银行转账").check()
+    paying.get_by_label("流水号").fill("ICBC-20261206-0042")
+    paying.get_by_role("button", name="记为已付款").click()
     expect(operator.get_by_role("status")).to_have_text(f"订单 {number} 已记为已付款。")
     expect(payment_tag(operator)).to_have_text(re.compile(r"^付款：\s*已付款$"))
     expect(operator.get_by_role("button", name="记为已付款")).to_have_count(0)
+    expect(operator.get_by_role("main")).to_contain_text("银行转账: ICBC-20261206-0042")
     shots.take(operator, "order-paid")
 
     # The guest's order link says so too.

@@ -121,7 +121,10 @@ def test_coordinator_lists_a_product_operator_publishes_it_shopper_finds_it(
     expect(row).to_contain_text("¥36.00")
     row.get_by_role("link", name=TITLE).click()
     expect(operator.get_by_role("heading", level=1)).to_have_text(f"审核{TITLE}")
-    expect(operator.get_by_role("main")).to_contain_text("状态： 等待审核")
+    # What the reviewer checks: status, category, who made it and their shares.
+    facts = operator.get_by_role("main").locator("dl")
+    expect(facts).to_contain_text(re.compile(r"状态\s*等待审核"))
+    expect(facts).to_contain_text("分得收入的")
     assert loaded(operator.get_by_role("img", name=ALT))
     versions = operator.get_by_role("table", name="款式")
     expect(versions.get_by_role("row").filter(has_text="PK-PINGAN-RED").locator("td")

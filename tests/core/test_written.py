@@ -135,5 +135,5 @@ def test_the_cart_names_each_part_in_its_own_language(client, db_session):
     html = response.get_data(as_text=True)
     assert ('Plum-blossom knot buttons (<span lang="zh-CN">中国红</span>) is in your cart (1).'
             in html)
-    assert ('<th scope="row">Plum-blossom knot buttons (<span lang="zh-CN">中国红</span>)</th>'
-            in html)
+    assert ('<th scope="row" role="rowheader">Plum-blossom knot buttons '
+            '(<span lang="zh-CN">中国红</span>)</th>' in html)
