@@ -43,11 +43,13 @@ def planning():
         chosen = date.fromisoformat(request.args.get("week", ""))
     except ValueError:
         chosen = None
-    monday = queries.week_start(chosen)
+    earliest, latest = queries.week_bounds(session=get_session())
+    monday = min(max(queries.week_start(chosen), earliest), latest)
     days = queries.week_plan(session=get_session(), monday=monday)
+    previous, following = monday - timedelta(days=7), monday + timedelta(days=7)
     return render_template("livestream/operator/planning.html", days=days, monday=monday,
-                           previous=monday - timedelta(days=7),
-                           following=monday + timedelta(days=7))
+                           previous=previous if previous >= earliest else None,
+                           following=following if following <= latest else None)
 
 
 def _session_form(form: SessionForm, chosen=()) -> SessionForm:

@@ -83,6 +83,24 @@ def week_start(value: date | None) -> date:
     return value - timedelta(days=value.weekday())
 
 
+PLAN_WEEKS_AHEAD = 52  # a year of planning ahead, past the last session planned
+
+
+def week_bounds(*, session: Session) -> tuple[date, date]:
+    """The first and last Monday the week plan goes to: from the week of the first
+    session (or this week) to a year past this week or the last session, whichever is
+    later. Planning needs the weeks ahead even while they are empty."""
+    zone = viewer_zone()
+    first, last = session.exec(select(sa.func.min(LiveSession.planned_start),
+                                      sa.func.max(LiveSession.planned_start))).one()
+    this_week = week_start(None)
+    earliest = min(this_week, week_start(first.astimezone(zone).date())) if first else this_week
+    latest = this_week + timedelta(weeks=PLAN_WEEKS_AHEAD)
+    if last:
+        latest = max(latest, week_start(last.astimezone(zone).date()))
+    return earliest, latest
+
+
 def week_plan(*, session: Session, monday: date):
     """Seven days from `monday`, each day's sessions with their slots.
 

@@ -499,3 +499,29 @@ def test_the_session_page_names_its_workshops_in_order_once_each(client, db_sess
     listed = listed[:listed.index("</ul>")]
     assert listed.index("主办工坊") < listed.index("盘扣&lt;i&gt;工坊") < listed.index("布艺工坊")
     assert listed.count("盘扣&lt;i&gt;工坊") == 1 and "<i>" not in listed
+
+
+def test_the_week_plan_links_stop_where_planning_does(client, db_session):
+    _operator(client, db_session)
+    page = client.get("/operator/live/").get_data(as_text=True)
+    assert "上一周" not in page and "下一周" in page  # nothing before this week yet
+    with db_session() as session:
+        past = plan_session(session, presenter=make_host(session), title="三周前")
+        # Planned then, held since: moved back three weeks in the database.
+        past.planned_start -= timedelta(days=21, hours=48)
+        past.planned_end -= timedelta(days=21, hours=48)
+        session.add(past)
+    page = client.get("/operator/live/").get_data(as_text=True)
+    assert "上一周" in page
+    three_weeks_ago = (utcnow() - timedelta(days=21)).astimezone(SHANGHAI).date()
+    earliest = three_weeks_ago - timedelta(days=three_weeks_ago.weekday())
+    first = client.get("/operator/live/", query_string={"week": earliest.isoformat()})
+    assert "三周前" in first.get_data(as_text=True) and "上一周" not in first.get_data(
+        as_text=True)
+    # A week typed far outside the plan shows its nearest end, without a link past it.
+    before = client.get("/operator/live/", query_string={"week": "1990-01-01"})
+    assert "三周前" in before.get_data(as_text=True) and "上一周" not in before.get_data(
+        as_text=True)
+    after = client.get("/operator/live/", query_string={"week": "2999-12-30"})
+    assert after.status_code == 200 and "下一周" not in after.get_data(as_text=True)
+    assert "上一周" in after.get_data(as_text=True)
