@@ -13,8 +13,9 @@ from sqlmodel import Session, func, select
 
 from accounts.models import User, Workshop, WorkshopMember
 from catalog.models import Product
+from core.money import Money
 from livestream.models import LiveSession
-from shop.ledger import EARNING_KINDS, balance_columns
+from shop.ledger import EARNING_KINDS, MAKER_KINDS, balance_columns
 from shop.ledger_models import (
     Channel,
     EntryKind,
@@ -28,6 +29,9 @@ from shop.ledger_models import (
 from shop.models import Order, OrderLine, PaymentStatus
 
 MAX_RANGE_DAYS = 366
+# Entries that belong to a sold line: its makers' and the platform's, and their refunds.
+LINE_KINDS = (EntryKind.SALE, EntryKind.COMMISSION, EntryKind.REFUND,
+              EntryKind.COMMISSION_REFUND)
 
 
 def local_zone() -> ZoneInfo:
@@ -85,6 +89,77 @@ def earned(session: Session, maker_id: int, period: Period) -> int:
                 LedgerEntry.kind.in_(EARNING_KINDS))
 
 
+@dataclass(frozen=True)
+class MonthSplit:
+    """How a month's income adds up, in fen: gross - fee = share; share + corrections =
+    earned. `gross` is what buyers paid for the maker's part of the goods, less refunds;
+    `fee` the platform's part of that (its commission entries, less fees returned)."""
+
+    gross: int
+    fee: int
+    share: int
+    corrections: int
+
+    @property
+    def earned(self) -> int:
+        return self.share + self.corrections
+
+
+def month_split(session: Session, maker_id: int, period: Period,
+                earned_in_month: int | None = None) -> MonthSplit:
+    """The month's gross, platform fee, share and corrections, from the ledger alone.
+
+    The share is the sum of the maker's sale and refund entries; corrections are their
+    adjustments (the month's income less the share, when the caller has the income
+    already). The fee comes from the platform's commission entries for the same
+    lines (and refunds of them): a line the maker shares with others has one commission
+    entry, so it is split between the line's makers in proportion to their entries
+    (largest remainder), and the makers' fees add up to the commission exactly.
+    """
+    in_month = (LedgerEntry.occurred_at >= period.start, LedgerEntry.occurred_at < period.end)
+    whose = sa.case((LedgerEntry.maker_id.is_(None), "platform"),
+                    (LedgerEntry.maker_id == maker_id, "mine"), else_="others")
+    amount = func.sum(LedgerEntry.amount)
+    # A group is a line's sale or one refund of it: an order line (found through the
+    # indexed order id) or a stall sale's product (through the indexed stall sale id).
+    online = (select(LedgerEntry.order_id, LedgerEntry.order_line_id, LedgerEntry.refund_id)
+              .where(LedgerEntry.maker_id == maker_id, *in_month,
+                     LedgerEntry.kind.in_(MAKER_KINDS), LedgerEntry.order_id.is_not(None))
+              .distinct().subquery())
+    stall = (select(LedgerEntry.stall_sale_id, LedgerEntry.product_id)
+             .where(LedgerEntry.maker_id == maker_id, *in_month,
+                    LedgerEntry.kind.in_(MAKER_KINDS), LedgerEntry.stall_sale_id.is_not(None))
+             .distinct().subquery())
+    rows = session.exec(sa.union_all(
+        select(sa.literal("order"), online.c.order_line_id, online.c.refund_id, whose, amount)
+        .join(LedgerEntry, sa.and_(
+            LedgerEntry.order_id == online.c.order_id,
+            LedgerEntry.order_line_id == online.c.order_line_id,
+            LedgerEntry.refund_id.is_not_distinct_from(online.c.refund_id)))
+        .where(*in_month, LedgerEntry.kind.in_(LINE_KINDS))
+        .group_by(online.c.order_line_id, online.c.refund_id, whose),
+        select(sa.literal("stall"), stall.c.stall_sale_id, stall.c.product_id, whose, amount)
+        .join(LedgerEntry, sa.and_(
+            LedgerEntry.stall_sale_id == stall.c.stall_sale_id,
+            LedgerEntry.product_id.is_not_distinct_from(stall.c.product_id)))
+        .where(*in_month, LedgerEntry.kind.in_(LINE_KINDS))
+        .group_by(stall.c.stall_sale_id, stall.c.product_id, whose))).all()
+    groups: dict[tuple, dict[str, int]] = {}
+    for source, first, second, who, part in rows:
+        groups.setdefault((source, first, second), {})[who] = int(part)
+    share = fee = 0
+    for parts in groups.values():
+        my_part, others = parts.get("mine", 0), parts.get("others", 0)
+        share += my_part
+        platform = parts.get("platform", 0)
+        if platform and (my_part or others):
+            fee += Money(platform).allocate([abs(my_part), abs(others)])[0].amount
+    if earned_in_month is None:
+        earned_in_month = earned(session, maker_id, period)
+    corrections = earned_in_month - share
+    return MonthSplit(gross=share + fee, fee=fee, share=share, corrections=corrections)
+
+
 @dataclass
 class Dashboard:
     maker: User
@@ -93,6 +168,7 @@ class Dashboard:
     earned_before: int
     available: int
     total: int
+    split: MonthSplit | None = None
     products: list = field(default_factory=list)     # (product_id, name, quantity, fen)
     images: dict = field(default_factory=dict)       # product_id -> main photo
     places: list = field(default_factory=list)       # (channel, name, fen)
@@ -102,12 +178,13 @@ class Dashboard:
 
 
 def dashboard(session: Session, maker: User, period: Period, now: datetime) -> Dashboard:
-    """Everything the maker's page shows, in five queries whatever the history's length.
+    """Everything the maker's page shows, in six queries whatever the history's length.
 
     1. the balance, money on hold and six months of income: one statement of scalar
        sums, each an index range (see `_month_sums` and `ledger.balance_columns`);
     2. the month's sales grouped by product and place at once, with the places' names;
-    3. money on its way, summed by local day in SQL; 4. payouts; 5. product photos.
+    3. money on its way, summed by local day in SQL; 4. payouts; 5. product photos;
+    6. how the month adds up (`month_split`): gross, platform fee, share, corrections.
     """
     from catalog.queries import main_images
 
@@ -123,6 +200,7 @@ def dashboard(session: Session, maker: User, period: Period, now: datetime) -> D
                       earned_before=int(earned[-2]), available=int(total) - int(held),
                       total=int(total))
     board.months = [(m, int(e)) for m, e in zip(months, earned, strict=True)]
+    board.split = month_split(session, maker.id, period, board.earned)
     board.products, board.places = _sold(session, maker.id, period)
     board.on_the_way = _on_the_way(session, maker.id, now, latest)
     board.payouts = list(session.exec(

@@ -165,6 +165,8 @@ def api_maker(maker_id: int):
         "maker_id": maker.id, "month": period.month_key, "currency": "CNY",
         "earned": board.earned, "earned_last_month": board.earned_before,
         "available": board.available, "balance": board.total,
+        "gross": board.split.gross, "platform_fee": board.split.fee,
+        "share": board.split.share, "corrections": board.split.corrections,
         "products": [{"product_id": p, "name": n, "quantity": int(c), "amount": int(a)}
                      for p, n, c, a in board.products],
         "places": [{"channel": c.value if c else None, "name": n, "amount": a}
