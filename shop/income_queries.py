@@ -302,6 +302,13 @@ def statement(session: Session, maker_id: int, period: Period) -> dict:
             "closing": opening + came_in - paid_out}
 
 
+def maker_workshops(session: Session, maker_id: int) -> list[Workshop]:
+    """The workshops the maker belongs to, by name (none for a maker on their own)."""
+    return list(session.exec(select(Workshop).join(
+        WorkshopMember, WorkshopMember.workshop_id == Workshop.id)
+        .where(WorkshopMember.user_id == maker_id).order_by(Workshop.name, Workshop.id)).all())
+
+
 def workshop_members(session: Session, workshop_id: int, period: Period) -> list[tuple]:
     """(user, earned in period, total balance) for every member of the workshop."""
     members = session.exec(select(User).join(WorkshopMember, WorkshopMember.user_id == User.id)

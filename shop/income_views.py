@@ -150,7 +150,8 @@ def statement(maker_id: int, month: str):
     figures = q.statement(session, maker.id, period)
     board = q.dashboard(session, maker, period, _now())
     return render_template("shop/income/statement.html", maker=maker, period=period,
-                           figures=figures, board=board)
+                           figures=figures, board=board,
+                           workshops=q.maker_workshops(session, maker.id))
 
 
 @bp.route("/api/income/makers/<int:maker_id>")
