@@ -120,30 +120,28 @@ def month_split(session: Session, maker_id: int, period: Period,
     whose = sa.case((LedgerEntry.maker_id.is_(None), "platform"),
                     (LedgerEntry.maker_id == maker_id, "mine"), else_="others")
     amount = func.sum(LedgerEntry.amount)
-    # A group is a line's sale or one refund of it: an order line (found through the
-    # indexed order id) or a stall sale's product (through the indexed stall sale id).
-    online = (select(LedgerEntry.order_id, LedgerEntry.order_line_id, LedgerEntry.refund_id)
-              .where(LedgerEntry.maker_id == maker_id, *in_month,
-                     LedgerEntry.kind.in_(MAKER_KINDS), LedgerEntry.order_id.is_not(None))
-              .distinct().subquery())
-    stall = (select(LedgerEntry.stall_sale_id, LedgerEntry.product_id)
-             .where(LedgerEntry.maker_id == maker_id, *in_month,
-                    LedgerEntry.kind.in_(MAKER_KINDS), LedgerEntry.stall_sale_id.is_not(None))
-             .distinct().subquery())
+    # A group is a line's sale or one refund of it: an order line (its entries found
+    # through the indexed order id) or a stall sale's product (through the stall sale's).
+    # The maker's month is read once, into a CTE both halves join from.
+    mine = (select(LedgerEntry.order_id, LedgerEntry.order_line_id, LedgerEntry.refund_id,
+                   LedgerEntry.stall_sale_id, LedgerEntry.product_id)
+            .where(LedgerEntry.maker_id == maker_id, *in_month,
+                   LedgerEntry.kind.in_(MAKER_KINDS))
+            .distinct().cte("mine"))
     rows = session.exec(sa.union_all(
-        select(sa.literal("order"), online.c.order_line_id, online.c.refund_id, whose, amount)
+        select(sa.literal("order"), mine.c.order_line_id, mine.c.refund_id, whose, amount)
         .join(LedgerEntry, sa.and_(
-            LedgerEntry.order_id == online.c.order_id,
-            LedgerEntry.order_line_id == online.c.order_line_id,
-            LedgerEntry.refund_id.is_not_distinct_from(online.c.refund_id)))
+            LedgerEntry.order_id == mine.c.order_id,
+            LedgerEntry.order_line_id == mine.c.order_line_id,
+            LedgerEntry.refund_id.is_not_distinct_from(mine.c.refund_id)))
         .where(*in_month, LedgerEntry.kind.in_(LINE_KINDS))
-        .group_by(online.c.order_line_id, online.c.refund_id, whose),
-        select(sa.literal("stall"), stall.c.stall_sale_id, stall.c.product_id, whose, amount)
+        .group_by(mine.c.order_line_id, mine.c.refund_id, whose),
+        select(sa.literal("stall"), mine.c.stall_sale_id, mine.c.product_id, whose, amount)
         .join(LedgerEntry, sa.and_(
-            LedgerEntry.stall_sale_id == stall.c.stall_sale_id,
-            LedgerEntry.product_id.is_not_distinct_from(stall.c.product_id)))
+            LedgerEntry.stall_sale_id == mine.c.stall_sale_id,
+            LedgerEntry.product_id.is_not_distinct_from(mine.c.product_id)))
         .where(*in_month, LedgerEntry.kind.in_(LINE_KINDS))
-        .group_by(stall.c.stall_sale_id, stall.c.product_id, whose))).all()
+        .group_by(mine.c.stall_sale_id, mine.c.product_id, whose))).all()
     groups: dict[tuple, dict[str, int]] = {}
     for source, first, second, who, part in rows:
         groups.setdefault((source, first, second), {})[who] = int(part)
