@@ -72,9 +72,34 @@ def previous_month(period: Period) -> Period:
     return month_period(before.year, before.month)
 
 
+def next_month(period: Period) -> Period:
+    after = period.last + timedelta(days=1)
+    return month_period(after.year, after.month)
+
+
 def this_month(now: datetime | None = None) -> Period:
     today = (now or datetime.now(local_zone())).astimezone(local_zone()).date()
     return month_period(today.year, today.month)
+
+
+def first_month(session: Session, maker: User) -> Period:
+    """The month the maker's history starts: their first ledger entry, or the month
+    their account was made if that is earlier (or they have no entries yet)."""
+    first_entry = session.exec(select(func.min(LedgerEntry.occurred_at))
+                               .where(LedgerEntry.maker_id == maker.id)).one()
+    start = min(t for t in (first_entry, maker.created_at) if t is not None)
+    day = start.astimezone(local_zone()).date()
+    return month_period(day.year, day.month)
+
+
+def month_links(session: Session, maker: User, period: Period,
+                now: datetime | None = None) -> tuple[Period | None, Period | None]:
+    """(previous, next) months to link to from `period`: none before the maker's first
+    month, none after the current month."""
+    earliest, latest = first_month(session, maker), this_month(now)
+    before, after = previous_month(period), next_month(period)
+    return (before if earliest.first <= before.first <= latest.first else None,
+            after if earliest.first <= after.first <= latest.first else None)
 
 
 def _sum(session: Session, *where) -> int:

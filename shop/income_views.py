@@ -98,10 +98,12 @@ def _dashboard_context(maker_id: int):
     session = get_session()
     maker = maker_for(session, maker_id)
     period = parse_month(request.args.get("month"), q.this_month())
-    board = q.dashboard(session, maker, period, _now())
+    now = _now()
+    board = q.dashboard(session, maker, period, now)
+    previous, following = q.month_links(session, maker, period, now)
     return {"board": board, "is_self": maker.id == current_user.id,
-            "this_month_key": q.this_month().month_key,
-            "prev_month_key": q.previous_month(period).month_key,
+            "this_month_key": q.this_month(now).month_key,
+            "previous_month": previous, "next_month": following,
             "workshops": coordinated_workshops(session, current_user.id)}
 
 
