@@ -5,6 +5,7 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -183,6 +184,26 @@ def month_split(session: Session, maker_id: int, period: Period,
     return MonthSplit(gross=share + fee, fee=fee, share=share, corrections=corrections)
 
 
+class SoldProduct(NamedTuple):
+    """A product's month: its title (and English title, if any), units sold, income."""
+
+    product_id: int | None
+    title: str
+    title_en: str | None
+    quantity: int
+    amount: int
+
+
+class SoldPlace(NamedTuple):
+    """Where it sold: the channel, the live stream's title (English too) or the stall's
+    name ("" online), and the income there."""
+
+    channel: Channel | None
+    title: str
+    title_en: str | None
+    amount: int
+
+
 @dataclass
 class Dashboard:
     maker: User
@@ -192,9 +213,9 @@ class Dashboard:
     available: int
     total: int
     split: MonthSplit | None = None
-    products: list = field(default_factory=list)     # (product_id, name, quantity, fen)
+    products: list = field(default_factory=list)     # SoldProduct, most income first
     images: dict = field(default_factory=dict)       # product_id -> main photo
-    places: list = field(default_factory=list)       # (channel, name, fen)
+    places: list = field(default_factory=list)       # SoldPlace, most income first
     on_the_way: list = field(default_factory=list)   # (local date, fen)
     payouts: list = field(default_factory=list)      # Payout rows
     months: list = field(default_factory=list)       # (Period, fen), oldest first
@@ -262,27 +283,33 @@ def _sold(session: Session, maker_id: int, period: Period) -> tuple[list, list]:
               .group_by(LedgerEntry.product_id, LedgerEntry.channel,
                         LedgerEntry.live_session_id, LedgerEntry.sales_point_id).subquery())
     rows = session.exec(
-        select(groups, Product.title, LiveSession.title, SalesPoint.name)
+        select(groups, Product.title, Product.title_en, LiveSession.title,
+               LiveSession.title_en, SalesPoint.name)
         .outerjoin(Product, Product.id == groups.c.product_id)
         .outerjoin(LiveSession, LiveSession.id == groups.c.live_session_id)
         .outerjoin(SalesPoint, SalesPoint.id == groups.c.sales_point_id)).all()
     products: dict = {}
     places: dict = {}
-    for (product_id, channel, live_id, point_id, quantity, amount, title, live_title,
-         point_name) in rows:
-        item = products.setdefault(product_id, [product_id, title or "", 0, 0])
-        item[2] += int(quantity)
-        item[3] += int(amount)
+    for (product_id, channel, live_id, point_id, quantity, amount, title, title_en,
+         live_title, live_title_en, point_name) in rows:
+        item = products.setdefault(product_id, [product_id, title or "", title_en, 0, 0])
+        item[3] += int(quantity)
+        item[4] += int(amount)
         place = places.setdefault((channel, live_id, point_id), [
-            Channel(channel) if channel else None, live_title or point_name or "", 0])
-        place[2] += int(amount)
+            Channel(channel) if channel else None, live_title or point_name or "",
+            live_title_en if live_id else None, 0])
+        place[3] += int(amount)
     gone = products.get(None)
     if gone is not None:
-        gone[1] = session.exec(select(func.max(LedgerEntry.description)).where(
-            *in_month, LedgerEntry.product_id.is_(None))).one() or ""
-    top = sorted(products.values(), key=lambda p: (-p[3], p[1]))[:50]
-    return ([tuple(p) for p in top],
-            [tuple(p) for p in sorted(places.values(), key=lambda p: (-p[2], p[1]))])
+        # Named as the order lines were sold (their English too), else as the entries.
+        gone[1], gone[2] = session.exec(
+            select(func.max(LedgerEntry.description), func.max(OrderLine.product_name_en))
+            .outerjoin(OrderLine, OrderLine.id == LedgerEntry.order_line_id)
+            .where(*in_month, LedgerEntry.product_id.is_(None))).one()
+        gone[1] = gone[1] or ""
+    top = sorted(products.values(), key=lambda p: (-p[4], p[1]))[:50]
+    return ([SoldProduct(*p) for p in top],
+            [SoldPlace(*p) for p in sorted(places.values(), key=lambda p: (-p[3], p[1]))])
 
 
 def _on_the_way(session: Session, maker_id: int, now: datetime,

@@ -170,10 +170,10 @@ def api_maker(maker_id: int):
         "available": board.available, "balance": board.total,
         "gross": board.split.gross, "platform_fee": board.split.fee,
         "share": board.split.share, "corrections": board.split.corrections,
-        "products": [{"product_id": p, "name": n, "quantity": int(c), "amount": int(a)}
-                     for p, n, c, a in board.products],
-        "places": [{"channel": c.value if c else None, "name": n, "amount": a}
-                   for c, n, a in board.places],
+        "products": [{"product_id": p.product_id, "name": p.title, "name_en": p.title_en,
+                      "quantity": p.quantity, "amount": p.amount} for p in board.products],
+        "places": [{"channel": p.channel.value if p.channel else None, "name": p.title,
+                    "name_en": p.title_en, "amount": p.amount} for p in board.places],
         "on_the_way": [{"date": d.isoformat(), "amount": a} for d, a in board.on_the_way],
         "payouts": [{"amount": p.amount, "paid_at": p.paid_at.isoformat(),
                      "method": p.method.value} for p in board.payouts],
