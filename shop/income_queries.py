@@ -5,6 +5,7 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -13,8 +14,9 @@ from sqlmodel import Session, func, select
 
 from accounts.models import User, Workshop, WorkshopMember
 from catalog.models import Product
+from core.money import Money
 from livestream.models import LiveSession
-from shop.ledger import EARNING_KINDS, balance_columns
+from shop.ledger import EARNING_KINDS, MAKER_KINDS, balance_columns
 from shop.ledger_models import (
     Channel,
     EntryKind,
@@ -28,6 +30,9 @@ from shop.ledger_models import (
 from shop.models import Order, OrderLine, PaymentStatus
 
 MAX_RANGE_DAYS = 366
+# Entries that belong to a sold line: its makers' and the platform's, and their refunds.
+LINE_KINDS = (EntryKind.SALE, EntryKind.COMMISSION, EntryKind.REFUND,
+              EntryKind.COMMISSION_REFUND)
 
 
 def local_zone() -> ZoneInfo:
@@ -68,9 +73,34 @@ def previous_month(period: Period) -> Period:
     return month_period(before.year, before.month)
 
 
+def next_month(period: Period) -> Period:
+    after = period.last + timedelta(days=1)
+    return month_period(after.year, after.month)
+
+
 def this_month(now: datetime | None = None) -> Period:
     today = (now or datetime.now(local_zone())).astimezone(local_zone()).date()
     return month_period(today.year, today.month)
+
+
+def first_month(session: Session, maker: User) -> Period:
+    """The month the maker's history starts: their first ledger entry, or the month
+    their account was made if that is earlier (or they have no entries yet)."""
+    first_entry = session.exec(select(func.min(LedgerEntry.occurred_at))
+                               .where(LedgerEntry.maker_id == maker.id)).one()
+    start = min(t for t in (first_entry, maker.created_at) if t is not None)
+    day = start.astimezone(local_zone()).date()
+    return month_period(day.year, day.month)
+
+
+def month_links(session: Session, maker: User, period: Period,
+                now: datetime | None = None) -> tuple[Period | None, Period | None]:
+    """(previous, next) months to link to from `period`: none before the maker's first
+    month, none after the current month."""
+    earliest, latest = first_month(session, maker), this_month(now)
+    before, after = previous_month(period), next_month(period)
+    return (before if earliest.first <= before.first <= latest.first else None,
+            after if earliest.first <= after.first <= latest.first else None)
 
 
 def _sum(session: Session, *where) -> int:
@@ -85,6 +115,95 @@ def earned(session: Session, maker_id: int, period: Period) -> int:
                 LedgerEntry.kind.in_(EARNING_KINDS))
 
 
+@dataclass(frozen=True)
+class MonthSplit:
+    """How a month's income adds up, in fen: gross - fee = share; share + corrections =
+    earned. `gross` is what buyers paid for the maker's part of the goods, less refunds;
+    `fee` the platform's part of that (its commission entries, less fees returned)."""
+
+    gross: int
+    fee: int
+    share: int
+    corrections: int
+
+    @property
+    def earned(self) -> int:
+        return self.share + self.corrections
+
+
+def month_split(session: Session, maker_id: int, period: Period,
+                earned_in_month: int | None = None) -> MonthSplit:
+    """The month's gross, platform fee, share and corrections, from the ledger alone.
+
+    The share is the sum of the maker's sale and refund entries; corrections are their
+    adjustments (the month's income less the share, when the caller has the income
+    already). The fee comes from the platform's commission entries for the same
+    lines (and refunds of them): a line the maker shares with others has one commission
+    entry, so it is split between the line's makers in proportion to their entries
+    (largest remainder), and the makers' fees add up to the commission exactly.
+    """
+    in_month = (LedgerEntry.occurred_at >= period.start, LedgerEntry.occurred_at < period.end)
+    whose = sa.case((LedgerEntry.maker_id.is_(None), "platform"),
+                    (LedgerEntry.maker_id == maker_id, "mine"), else_="others")
+    amount = func.sum(LedgerEntry.amount)
+    # A group is a line's sale or one refund of it: an order line (its entries found
+    # through the indexed order id) or a stall sale's product (through the stall sale's).
+    # The maker's month is read once, into a CTE both halves join from.
+    mine = (select(LedgerEntry.order_id, LedgerEntry.order_line_id, LedgerEntry.refund_id,
+                   LedgerEntry.stall_sale_id, LedgerEntry.product_id)
+            .where(LedgerEntry.maker_id == maker_id, *in_month,
+                   LedgerEntry.kind.in_(MAKER_KINDS))
+            .distinct().cte("mine"))
+    rows = session.exec(sa.union_all(
+        select(sa.literal("order"), mine.c.order_line_id, mine.c.refund_id, whose, amount)
+        .join(LedgerEntry, sa.and_(
+            LedgerEntry.order_id == mine.c.order_id,
+            LedgerEntry.order_line_id == mine.c.order_line_id,
+            LedgerEntry.refund_id.is_not_distinct_from(mine.c.refund_id)))
+        .where(*in_month, LedgerEntry.kind.in_(LINE_KINDS))
+        .group_by(mine.c.order_line_id, mine.c.refund_id, whose),
+        select(sa.literal("stall"), mine.c.stall_sale_id, mine.c.product_id, whose, amount)
+        .join(LedgerEntry, sa.and_(
+            LedgerEntry.stall_sale_id == mine.c.stall_sale_id,
+            LedgerEntry.product_id.is_not_distinct_from(mine.c.product_id)))
+        .where(*in_month, LedgerEntry.kind.in_(LINE_KINDS))
+        .group_by(mine.c.stall_sale_id, mine.c.product_id, whose))).all()
+    groups: dict[tuple, dict[str, int]] = {}
+    for source, first, second, who, part in rows:
+        groups.setdefault((source, first, second), {})[who] = int(part)
+    share = fee = 0
+    for parts in groups.values():
+        my_part, others = parts.get("mine", 0), parts.get("others", 0)
+        share += my_part
+        platform = parts.get("platform", 0)
+        if platform and (my_part or others):
+            fee += Money(platform).allocate([abs(my_part), abs(others)])[0].amount
+    if earned_in_month is None:
+        earned_in_month = earned(session, maker_id, period)
+    corrections = earned_in_month - share
+    return MonthSplit(gross=share + fee, fee=fee, share=share, corrections=corrections)
+
+
+class SoldProduct(NamedTuple):
+    """A product's month: its title (and English title, if any), units sold, income."""
+
+    product_id: int | None
+    title: str
+    title_en: str | None
+    quantity: int
+    amount: int
+
+
+class SoldPlace(NamedTuple):
+    """Where it sold: the channel, the live stream's title (English too) or the stall's
+    name ("" online), and the income there."""
+
+    channel: Channel | None
+    title: str
+    title_en: str | None
+    amount: int
+
+
 @dataclass
 class Dashboard:
     maker: User
@@ -93,21 +212,23 @@ class Dashboard:
     earned_before: int
     available: int
     total: int
-    products: list = field(default_factory=list)     # (product_id, name, quantity, fen)
+    split: MonthSplit | None = None
+    products: list = field(default_factory=list)     # SoldProduct, most income first
     images: dict = field(default_factory=dict)       # product_id -> main photo
-    places: list = field(default_factory=list)       # (channel, name, fen)
+    places: list = field(default_factory=list)       # SoldPlace, most income first
     on_the_way: list = field(default_factory=list)   # (local date, fen)
     payouts: list = field(default_factory=list)      # Payout rows
     months: list = field(default_factory=list)       # (Period, fen), oldest first
 
 
 def dashboard(session: Session, maker: User, period: Period, now: datetime) -> Dashboard:
-    """Everything the maker's page shows, in five queries whatever the history's length.
+    """Everything the maker's page shows, in six queries whatever the history's length.
 
     1. the balance, money on hold and six months of income: one statement of scalar
        sums, each an index range (see `_month_sums` and `ledger.balance_columns`);
     2. the month's sales grouped by product and place at once, with the places' names;
-    3. money on its way, summed by local day in SQL; 4. payouts; 5. product photos.
+    3. money on its way, summed by local day in SQL; 4. payouts; 5. product photos;
+    6. how the month adds up (`month_split`): gross, platform fee, share, corrections.
     """
     from catalog.queries import main_images
 
@@ -123,6 +244,7 @@ def dashboard(session: Session, maker: User, period: Period, now: datetime) -> D
                       earned_before=int(earned[-2]), available=int(total) - int(held),
                       total=int(total))
     board.months = [(m, int(e)) for m, e in zip(months, earned, strict=True)]
+    board.split = month_split(session, maker.id, period, board.earned)
     board.products, board.places = _sold(session, maker.id, period)
     board.on_the_way = _on_the_way(session, maker.id, now, latest)
     board.payouts = list(session.exec(
@@ -161,27 +283,33 @@ def _sold(session: Session, maker_id: int, period: Period) -> tuple[list, list]:
               .group_by(LedgerEntry.product_id, LedgerEntry.channel,
                         LedgerEntry.live_session_id, LedgerEntry.sales_point_id).subquery())
     rows = session.exec(
-        select(groups, Product.title, LiveSession.title, SalesPoint.name)
+        select(groups, Product.title, Product.title_en, LiveSession.title,
+               LiveSession.title_en, SalesPoint.name)
         .outerjoin(Product, Product.id == groups.c.product_id)
         .outerjoin(LiveSession, LiveSession.id == groups.c.live_session_id)
         .outerjoin(SalesPoint, SalesPoint.id == groups.c.sales_point_id)).all()
     products: dict = {}
     places: dict = {}
-    for (product_id, channel, live_id, point_id, quantity, amount, title, live_title,
-         point_name) in rows:
-        item = products.setdefault(product_id, [product_id, title or "", 0, 0])
-        item[2] += int(quantity)
-        item[3] += int(amount)
+    for (product_id, channel, live_id, point_id, quantity, amount, title, title_en,
+         live_title, live_title_en, point_name) in rows:
+        item = products.setdefault(product_id, [product_id, title or "", title_en, 0, 0])
+        item[3] += int(quantity)
+        item[4] += int(amount)
         place = places.setdefault((channel, live_id, point_id), [
-            Channel(channel) if channel else None, live_title or point_name or "", 0])
-        place[2] += int(amount)
+            Channel(channel) if channel else None, live_title or point_name or "",
+            live_title_en if live_id else None, 0])
+        place[3] += int(amount)
     gone = products.get(None)
     if gone is not None:
-        gone[1] = session.exec(select(func.max(LedgerEntry.description)).where(
-            *in_month, LedgerEntry.product_id.is_(None))).one() or ""
-    top = sorted(products.values(), key=lambda p: (-p[3], p[1]))[:50]
-    return ([tuple(p) for p in top],
-            [tuple(p) for p in sorted(places.values(), key=lambda p: (-p[2], p[1]))])
+        # Named as the order lines were sold (their English too), else as the entries.
+        gone[1], gone[2] = session.exec(
+            select(func.max(LedgerEntry.description), func.max(OrderLine.product_name_en))
+            .outerjoin(OrderLine, OrderLine.id == LedgerEntry.order_line_id)
+            .where(*in_month, LedgerEntry.product_id.is_(None))).one()
+        gone[1] = gone[1] or ""
+    top = sorted(products.values(), key=lambda p: (-p[4], p[1]))[:50]
+    return ([SoldProduct(*p) for p in top],
+            [SoldPlace(*p) for p in sorted(places.values(), key=lambda p: (-p[3], p[1]))])
 
 
 def _on_the_way(session: Session, maker_id: int, now: datetime,
@@ -222,6 +350,13 @@ def statement(session: Session, maker_id: int, period: Period) -> dict:
                      LedgerEntry.kind == EntryKind.PAYOUT)
     return {"opening": opening, "earned": came_in, "paid_out": paid_out,
             "closing": opening + came_in - paid_out}
+
+
+def maker_workshops(session: Session, maker_id: int) -> list[Workshop]:
+    """The workshops the maker belongs to, by name (none for a maker on their own)."""
+    return list(session.exec(select(Workshop).join(
+        WorkshopMember, WorkshopMember.workshop_id == Workshop.id)
+        .where(WorkshopMember.user_id == maker_id).order_by(Workshop.name, Workshop.id)).all())
 
 
 def workshop_members(session: Session, workshop_id: int, period: Period) -> list[tuple]:

@@ -110,10 +110,12 @@ def _dashboard_context(maker_id: int):
     session = get_session()
     maker = maker_for(session, maker_id)
     period = parse_month(request.args.get("month"), q.this_month())
-    board = q.dashboard(session, maker, period, _now())
+    now = _now()
+    board = q.dashboard(session, maker, period, now)
+    previous, following = q.month_links(session, maker, period, now)
     return {"board": board, "is_self": maker.id == current_user.id,
-            "this_month_key": q.this_month().month_key,
-            "prev_month_key": q.previous_month(period).month_key,
+            "this_month_key": q.this_month(now).month_key,
+            "previous_month": previous, "next_month": following,
             "workshops": coordinated_workshops(session, current_user.id)}
 
 
@@ -162,7 +164,8 @@ def statement(maker_id: int, month: str):
     figures = q.statement(session, maker.id, period)
     board = q.dashboard(session, maker, period, _now())
     return render_template("shop/income/statement.html", maker=maker, period=period,
-                           figures=figures, board=board)
+                           figures=figures, board=board,
+                           workshops=q.maker_workshops(session, maker.id))
 
 
 @bp.route("/api/income/makers/<int:maker_id>")
@@ -177,10 +180,12 @@ def api_maker(maker_id: int):
         "maker_id": maker.id, "month": period.month_key, "currency": "CNY",
         "earned": board.earned, "earned_last_month": board.earned_before,
         "available": board.available, "balance": board.total,
-        "products": [{"product_id": p, "name": n, "quantity": int(c), "amount": int(a)}
-                     for p, n, c, a in board.products],
-        "places": [{"channel": c.value if c else None, "name": n, "amount": a}
-                   for c, n, a in board.places],
+        "gross": board.split.gross, "platform_fee": board.split.fee,
+        "share": board.split.share, "corrections": board.split.corrections,
+        "products": [{"product_id": p.product_id, "name": p.title, "name_en": p.title_en,
+                      "quantity": p.quantity, "amount": p.amount} for p in board.products],
+        "places": [{"channel": p.channel.value if p.channel else None, "name": p.title,
+                    "name_en": p.title_en, "amount": p.amount} for p in board.places],
         "on_the_way": [{"date": d.isoformat(), "amount": a} for d, a in board.on_the_way],
         "payouts": [{"amount": p.amount, "paid_at": p.paid_at.isoformat(),
                      "method": p.method.value} for p in board.payouts],
