@@ -201,7 +201,9 @@ def impact_csv():
             ["to", period.last.isoformat()], ["sales_yuan", yuan(report["sales"])],
             ["online_sales_yuan", yuan(report["online_sales"])],
             ["stall_sales_yuan", yuan(report["stall_sales"])], ["items_sold", report["items"]],
-            ["live_streams", len(report["streams"])],
+            # Streams with sales in the period, from the ledger as makers' income reads it.
+            ["live_streams", report["streams_selling"]],
+            ["live_streams_held", report["streams_held"]],
             ["makers_earning", report["makers_earning"]],
             ["average_monthly_income_yuan", yuan(report["average"])],
             ["median_monthly_income_yuan", yuan(report["median"])], [],
@@ -210,7 +212,7 @@ def impact_csv():
     rows += [[], ["district", "income_yuan", "makers"]]
     rows += [[d, yuan(a), c] for d, a, c in report["by_district"]]
     rows += [[], ["live_stream", "start", "sales_yuan"]]
-    rows += [[t, s.isoformat(), yuan(a)] for t, s, a in report["streams"]]
+    rows += [[s.title, s.start.isoformat(), yuan(s.amount)] for s in report["streams"]]
     return csv_response(rows, f"impact-{period.first.isoformat()}-{period.last.isoformat()}.csv")
 
 

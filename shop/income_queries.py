@@ -15,7 +15,7 @@ from sqlmodel import Session, func, select
 from accounts.models import User, Workshop, WorkshopMember
 from catalog.models import Product
 from core.money import Money
-from livestream.models import LiveSession
+from livestream.models import LiveSession, SessionStatus
 from shop.ledger import EARNING_KINDS, MAKER_KINDS, balance_columns
 from shop.ledger_models import (
     Channel,
@@ -379,6 +379,18 @@ def workshop_members(session: Session, workshop_id: int, period: Period) -> list
 
 # Impact report ---------------------------------------------------------------------------
 
+class StreamSales(NamedTuple):
+    """A live stream in the impact report: what it sold in the period (from the ledger),
+    whether anything was, and whether it went on air in the period."""
+
+    title: str
+    title_en: str | None
+    start: datetime
+    amount: int
+    sold: bool
+    held: bool
+
+
 def impact(session: Session, period: Period) -> dict:
     """The figures a city publishes, for a period."""
     paid = (Order.paid_at >= period.start, Order.paid_at < period.end,
@@ -395,19 +407,26 @@ def impact(session: Session, period: Period) -> dict:
     stall_items = int(session.exec(select(func.coalesce(func.sum(StallSaleLine.quantity), 0))
                                    .join(StallSale, StallSale.id == StallSaleLine.sale_id)
                                    .where(*in_stall)).one())
-    streams = session.exec(
-        select(LiveSession.id, LiveSession.title, LiveSession.planned_start)
-        .where(LiveSession.planned_start >= period.start, LiveSession.planned_start < period.end,
-               LiveSession.status.in_(["live", "ended"]))
-        .order_by(LiveSession.planned_start)).all()
-    # From the books: what was paid for lines sold in each stream, less what was refunded
-    # (makers' credits + commission = paid - refunded, so the entries add up to it).
+    # Streams and their sales from the books, as the makers' income pages read them: the
+    # entries of lines sold in a live stream within the period (makers' credits +
+    # commission = paid - refunded, so they add up to what buyers paid for them).
     stream_sales = dict(session.exec(
         select(LedgerEntry.live_session_id, func.sum(LedgerEntry.amount))
-        .where(LedgerEntry.live_session_id.in_([s[0] for s in streams] or [0]),
-               LedgerEntry.kind.in_([EntryKind.SALE, EntryKind.COMMISSION, EntryKind.REFUND,
-                                     EntryKind.COMMISSION_REFUND]))
+        .where(LedgerEntry.channel == Channel.LIVE, LedgerEntry.live_session_id.is_not(None),
+               LedgerEntry.occurred_at >= period.start, LedgerEntry.occurred_at < period.end,
+               LedgerEntry.kind.in_(LINE_KINDS))
         .group_by(LedgerEntry.live_session_id)).all())
+    # Streams that went on air in the period and sold nothing (yet) are listed too.
+    began = func.coalesce(LiveSession.started_at, LiveSession.planned_start)
+    held = (began >= period.start) & (began < period.end) & LiveSession.status.in_(
+        [SessionStatus.LIVE, SessionStatus.ENDED])
+    streams = [StreamSales(title, title_en, start, int(stream_sales.get(sid, 0)),
+                           sid in stream_sales, bool(was_held))
+               for sid, title, title_en, start, was_held in session.exec(
+                   select(LiveSession.id, LiveSession.title, LiveSession.title_en, began,
+                          held)
+                   .where(held | LiveSession.id.in_(list(stream_sales) or [0]))
+                   .order_by(began, LiveSession.id)).all()]
     makers = dict(session.exec(
         select(LedgerEntry.maker_id, func.sum(LedgerEntry.amount))
         .where(LedgerEntry.maker_id.is_not(None), LedgerEntry.kind.in_(EARNING_KINDS),
@@ -432,8 +451,9 @@ def impact(session: Session, period: Period) -> dict:
         "period": period,
         "sales": online_sales + stall_sales, "online_sales": online_sales,
         "stall_sales": stall_sales, "items": online_items + stall_items,
-        "streams": [(title, start, int(stream_sales.get(sid, 0)))
-                    for sid, title, start in streams],
+        "streams": streams,
+        "streams_selling": sum(1 for s in streams if s.sold),
+        "streams_held": sum(1 for s in streams if s.held),
         "makers_earning": len(earners),
         "average": (sum(monthly) // len(monthly)) if monthly else 0,
         "median": int(statistics.median(monthly)) if monthly else 0,
