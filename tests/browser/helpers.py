@@ -136,6 +136,9 @@ def browser_locale(locale: str | None) -> str:
 
 def main_menu(page: Page):
     """The main navigation, opened first where a phone folds it behind its Menu button."""
+    # site.js is deferred: it folds the menu just before DOMContentLoaded; asked earlier,
+    # the button is still hidden and the links about to be.
+    page.wait_for_load_state("domcontentloaded")
     nav = page.get_by_role("navigation", name=re.compile("^(主菜单|Main)$"))
     toggle = nav.get_by_role("button", name=re.compile("^(菜单|Menu)$"))
     if toggle.is_visible() and toggle.get_attribute("aria-expanded") != "true":
