@@ -8,7 +8,7 @@ PORT ?= 5000
 # Mails and calendar feeds link here: the address `make run` serves, unless set.
 BASE_URL ?= http://$(HOST):$(PORT)
 
-.PHONY: run test setup axe lint translations bench clean
+.PHONY: run test setup axe lint translations bench clean edge vendor-hls
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11 or newer is needed"'
@@ -43,6 +43,27 @@ run: setup
 	@echo ""
 	BASE_URL=$(BASE_URL) EMBEDDED_SCHEDULER=1 $(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 1 \
 		--worker-class gevent --worker-connections 4000 --access-logfile - app:app
+
+# The live edge (nginx with RTMP and Nchan, from Debian: nginx libnginx-mod-rtmp
+# libnginx-mod-nchan; ffmpeg for the replays): its config rendered from
+# deploy/edge/nginx.conf.j2 into .cache/edge/, nginx in the foreground. Run the app with
+# LIVE_EDGE_URL=http://$(HOST):$(EDGE_PORT) and open the shop at that address.
+EDGE_PORT ?= 8080
+RTMP_PORT ?= 1935
+edge: setup
+	$(BIN)/flask --app app edge-config --out .cache/edge --http-port $(EDGE_PORT) \
+		--rtmp-port $(RTMP_PORT) --app-address $(HOST):$(PORT)
+	nginx -p $(CURDIR)/.cache/edge -e $(CURDIR)/.cache/edge/error.log -c nginx.conf
+
+# hls.js plays the edge's HLS in browsers without HLS of their own. It is vendored into
+# static/vendor/hls/ (committed, with its licence) from the npm registry by this step.
+HLS_VERSION := 1.7.4
+vendor-hls:
+	rm -rf .cache/hls && mkdir -p .cache/hls static/vendor/hls
+	cd .cache/hls && npm pack --silent hls.js@$(HLS_VERSION) && tar xzf hls.js-$(HLS_VERSION).tgz
+	sed '/^\/\/# sourceMappingURL=/d' .cache/hls/package/dist/hls.light.min.js \
+		> static/vendor/hls/hls.min.js
+	cp .cache/hls/package/LICENSE static/vendor/hls/LICENSE
 
 test: setup axe
 	$(BIN)/python -m pytest -n auto --dist loadgroup $(PYTEST_ARGS)

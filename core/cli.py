@@ -103,6 +103,31 @@ def init_app(app: Flask) -> None:
                                        + ", ".join(sorted(registered_jobs())))
         click.echo(repr(run_job(current_app._get_current_object(), job_id)))
 
+    @app.cli.command("edge-config")
+    @click.option("--out", "out", default=".cache/edge", show_default=True,
+                  help="Folder for nginx.conf, its logs, HLS segments and recordings.")
+    @click.option("--http-port", default=8080, show_default=True)
+    @click.option("--rtmp-port", default=1935, show_default=True)
+    @click.option("--app-address", default="127.0.0.1:5000", show_default=True,
+                  help="host:port where the edge reaches the app.")
+    @click.option("--listen-host", default="127.0.0.1", show_default=True,
+                  help="Address the edge listens on (0.0.0.0 in a container).")
+    @click.option("--redis-url", default=None, help="Redis for Nchan when several edges run.")
+    @click.option("--publish-allow", multiple=True,
+                  help="Address or network of an app host that may publish (repeatable).")
+    def edge_config_command(out, http_port, rtmp_port, app_address, listen_host, redis_url,
+                            publish_allow):
+        """Write the live edge's nginx.conf (nginx with RTMP and Nchan)."""
+        from pathlib import Path
+
+        from livestream.edge_config import settings_for, write
+
+        extra = {"publish_allow": ["127.0.0.1", "::1", *publish_allow]}
+        settings = settings_for(current_app.config, run_dir=Path(out), app_address=app_address,
+                                http_port=http_port, rtmp_port=rtmp_port,
+                                listen_host=listen_host, redis_url=redis_url, **extra)
+        click.echo(f"wrote {write(settings)}")
+
     @app.cli.command("compile-translations")
     def compile_translations_command():
         """Compile the .po catalogs that changed."""

@@ -60,6 +60,13 @@ KNOWN_SETTINGS = {
         Setting("EVENTS_STREAM_SECONDS", "seconds one live stream stays open before the "
                 "browser is made to reconnect"),
         Setting("EVENTS_REDIS_PREFIX", "prefix of the live events' Redis keys"),
+        Setting("LIVE_EDGE_URL", "address where the app reaches the live edge (nginx with "
+                "RTMP and Nchan, `make edge`); unset, the app streams events itself"),
+        Setting("LIVE_EDGE_PUBLIC_URL", "address browsers reach the edge's /edge/ paths at; "
+                "empty (default) when the edge also serves the pages"),
+        Setting("LIVE_EDGE_RTMP_URL", "address presenters push to, shown in the control room"),
+        Setting("LIVE_EDGE_SECRET", "shared by the app and the edge for callbacks and "
+                "publishing; by default derived from SECRET_KEY"),
         Setting("CATALOG_PAGE_CACHE_SECONDS", "seconds a storefront page is kept for "
                 "visitors who are not signed in; 0 turns the cache off"),
     ]
@@ -145,6 +152,14 @@ def load_config(environ: dict[str, str] | None = None) -> dict[str, object]:
         raise ConfigError(f"Stripe needs all three keys; missing: {missing}")
 
     smtp_host = env.get("SMTP_HOST") or None
+    edge_url = (env.get("LIVE_EDGE_URL") or "").rstrip("/") or None
+    if edge_url and (urlsplit(edge_url).scheme not in {"http", "https"}
+                     or not urlsplit(edge_url).hostname):
+        raise ConfigError(f"LIVE_EDGE_URL must be an http:// address, got {edge_url!r}")
+    edge_rtmp = env.get("LIVE_EDGE_RTMP_URL") or (
+        f"rtmp://{urlsplit(edge_url).hostname}:1935/ingest" if edge_url else None)
+    if edge_rtmp and urlsplit(edge_rtmp).scheme not in {"rtmp", "rtmps"}:
+        raise ConfigError(f"LIVE_EDGE_RTMP_URL must start with rtmp://, got {edge_rtmp!r}")
     config: dict[str, object] = {
         "ENVIRONMENT": environment,
         "INSTANCE_DIR": str(instance_dir),
@@ -182,6 +197,10 @@ def load_config(environ: dict[str, str] | None = None) -> dict[str, object]:
         **({"CATALOG_PAGE_CACHE_SECONDS": _parse_int(
             "CATALOG_PAGE_CACHE_SECONDS", env["CATALOG_PAGE_CACHE_SECONDS"], minimum=0,
             maximum=3600)} if env.get("CATALOG_PAGE_CACHE_SECONDS") else {}),
+        "LIVE_EDGE_URL": edge_url,
+        "LIVE_EDGE_PUBLIC_URL": (env.get("LIVE_EDGE_PUBLIC_URL") or "").rstrip("/"),
+        "LIVE_EDGE_RTMP_URL": edge_rtmp,
+        "LIVE_EDGE_SECRET": env.get("LIVE_EDGE_SECRET") or None,
         "STRIPE_API_BASE": env.get("STRIPE_API_BASE") or None,
         "STRIPE_JS_URL": env.get("STRIPE_JS_URL", "https://js.stripe.com/v3/"),
         **stripe_keys,

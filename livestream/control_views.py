@@ -74,6 +74,8 @@ def _lineup_choices(lineup) -> tuple[list, list]:
 
 def control_page(live: LiveSession, access: room.RoomAccess, status: int = 200, **forms):
     """The control room now, with any form that failed shown with its errors."""
+    from livestream.edge_views import control_edge_context
+
     session = get_session()
     lineup = room.lineup(session=session, live_id=live.id)
     product_choices, version_choices = _lineup_choices(lineup)
@@ -113,7 +115,8 @@ def control_page(live: LiveSession, access: room.RoomAccess, status: int = 200, 
                                 viewers_now=bus().connected(channel(live.id))),
         position=bus().latest_id(channel(live.id)), failed_form=failed[0] if failed else None,
         has_errors=bool(failed),
-        readiness=_readiness(session, live), now=now), status
+        readiness=_readiness(session, live), now=now,
+        **control_edge_context(live, access)), status
 
 
 def _readiness(session, live):
@@ -170,9 +173,13 @@ def control_room(slug: str):
 @bp.route("/live/<slug>/control/figures.json")
 def control_figures(slug: str):
     """Running figures for the control room's script: orders, sales, questions, viewers."""
+    from livestream.edge import edge_status
+
     live, _access = _control(slug)
-    return jsonify(running_figures(session=get_session(), live=live,
-                                   viewers_now=bus().connected(channel(live.id))))
+    session = get_session()
+    figures = running_figures(session=session, live=live,
+                              viewers_now=bus().connected(channel(live.id)))
+    return jsonify({**figures, "edge": edge_status(session=session, live=live)})
 
 
 @bp.route("/live/<slug>/control/go-live", methods=["POST"])

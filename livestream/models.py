@@ -64,6 +64,10 @@ class LiveSession(SQLModel, table=True):
     # and the recording the replay plays.
     interpreter_stream_url: str | None = Field(default=None, max_length=500)
     recording_url: str | None = Field(default=None, max_length=500)
+    # Set by the live edge: when its recording begins (chapters count from there) and
+    # the interpreter's own recording, played picture-in-picture in the replay.
+    recording_started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    interpreter_recording_url: str | None = Field(default=None, max_length=500)
     peak_viewers: int = 0
 
     @property

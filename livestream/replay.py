@@ -25,7 +25,10 @@ class Chapter:
 
 
 def _offset(live: LiveSession, at: datetime) -> float:
-    return max(0.0, (at - live.started_at).total_seconds()) if live.started_at else 0.0
+    # The edge's recording starts when the picture first reached it, which may be
+    # before the session went live: chapters and captions count from there.
+    start = live.recording_started_at or live.started_at
+    return max(0.0, (at - start).total_seconds()) if start else 0.0
 
 
 def chapters(*, session: Session, live: LiveSession) -> list[Chapter]:

@@ -20,6 +20,7 @@ from core.db import utcnow
 from core.errors import Conflict, DomainError
 from core.events import publish_after_commit
 from livestream import lifecycle
+from livestream.edge import stream_addresses
 from livestream.live_prices import channel, lock_session
 from livestream.models import LiveSession, LiveSessionProduct, LiveSessionSlot, SessionStatus
 from livestream.room_models import CAPTION_MAX_LENGTH, LiveCaption, LivePin
@@ -173,9 +174,8 @@ def set_stream_addresses(*, session: Session, live: LiveSession, interpreter_str
     live.recording_url = recording_url or None
     session.add(live)
     session.flush()
-    publish_after_commit(session, channel(live.id), "streams", {
-        "interpreter_stream_url": live.interpreter_stream_url,
-        "recording_url": live.recording_url})
+    publish_after_commit(session, channel(live.id), "streams",
+                         stream_addresses(session=session, live=live))
 
 
 def go_live(*, session: Session, live: LiveSession) -> None:

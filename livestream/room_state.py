@@ -10,6 +10,7 @@ from sqlmodel import Session, func, select
 
 from core.db import utcnow
 from livestream.chat import message_event, visible_messages
+from livestream.edge import stream_addresses
 from livestream.live_prices import price_event, running_prices
 from livestream.models import LiveSession, LiveSessionProduct
 from livestream.room import caption_event, current_pin
@@ -40,8 +41,7 @@ def snapshot(*, session: Session, live: LiveSession, now: datetime | None = None
         "ticker": ticker(session, live.id),
         "messages": [message_event(m) for m in visible_messages(session, live.id)],
         "captions": [caption_event(c) for c in reversed(captions)],
-        "streams": {"interpreter_stream_url": live.interpreter_stream_url,
-                    "recording_url": live.recording_url},
+        "streams": stream_addresses(session=session, live=live),
     }
 
 

@@ -19,7 +19,7 @@ from core.errors import NotFound, wants_json
 from core.events import bus, event_stream_response
 from core.forms import form_view
 from core.timezones import viewer_zone
-from livestream import chat, replay, room
+from livestream import chat, edge, replay, room
 from livestream.attribution import mark_watching, viewer_key
 from livestream.live_prices import channel
 from livestream.models import LiveSession, SessionStatus
@@ -52,11 +52,17 @@ def room_page(live: LiveSession, *, form: MessageForm | None = None, status: int
         LiveMute.session_id == live.id, LiveMute.user_id == current_user.id)).first()
     lineup = room.lineup(session=session, live_id=live.id)
     images = main_images(session=session, product_ids=[p.id for p, _v in lineup])
+    streams = state["streams"]
     body = render_template(
         "livestream/room.html", live=live, lineup=lineup, state=state, position=position,
         message_form=form or MessageForm(formdata=None), muted=bool(muted), images=images,
         products={product.id: (product, variants) for product, variants in lineup},
-        now=utcnow(), has_errors=bool(form and form.errors), **(context or {}))
+        now=utcnow(), has_errors=bool(form and form.errors), streams=streams,
+        events_url=edge.events_url(channel(live.id)) if edge.edge_enabled() else None,
+        # hls.js for browsers without HLS of their own, when a playlist may play here.
+        hls_player=edge.edge_enabled() or any(
+            (url or "").split("?")[0].endswith(".m3u8") for url in streams.values()),
+        **(context or {}))
     return mark_watching(Response(body, status=status), live.id, new_viewer)
 
 

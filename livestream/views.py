@@ -211,6 +211,7 @@ def notices_read():
 from livestream import (  # noqa: E402  (they register on bp)
     api,
     control_views,
+    edge_views,
     operator_views,
     report_views,
     room_views,
@@ -218,4 +219,4 @@ from livestream import (  # noqa: E402  (they register on bp)
 
 bp.register_blueprint(operator_views.bp)
 bp.register_blueprint(api.bp)
-ROOM_VIEWS = (room_views, control_views, report_views)  # their routes are on bp itself
+ROOM_VIEWS = (room_views, control_views, report_views, edge_views)  # their routes are on bp itself

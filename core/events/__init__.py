@@ -1,9 +1,10 @@
 """Real-time events per channel (a live session), for Server-Sent Events.
 
-One interface, `EventBus`, and two backends: `MemoryBus` in this process (the embedded
-default, `make run`) and `RedisBus` when REDIS_URL is set (Redis streams, so every
-worker and host shares channels and a reader resumes on any of them). `init_app` picks
-one; `bus()` is the current app's.
+One interface, `EventBus`, and three backends: `MemoryBus` in this process (the embedded
+default, `make run`), `RedisBus` when REDIS_URL is set (Redis streams, so every worker
+and host shares channels and a reader resumes on any of them), and `NchanBus` around
+either when LIVE_EDGE_URL is set (events also go to the live edge's Nchan, which holds
+the viewers' connections). `init_app` picks; `bus()` is the current app's.
 
 Events announce what a committed change did: services call `publish_after_commit`, so
 nothing is announced that was rolled back. A view streams a channel with
@@ -66,6 +67,11 @@ def init_app(app: Flask) -> None:
                                             history=history)
     else:
         app.extensions["events"] = MemoryBus(history=history)
+    if app.config.get("LIVE_EDGE_URL"):
+        from core.events.nchan import NchanBus, edge_secret
+
+        app.extensions["events"] = NchanBus(app.extensions["events"], app.config["LIVE_EDGE_URL"],
+                                            edge_secret(app.config))
 
 
 def bus() -> EventBus:

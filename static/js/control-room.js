@@ -108,6 +108,7 @@
       fetch(figuresUrl, { headers: { "Accept": "application/json" }, credentials: "same-origin" })
         .then(function (response) { return response.json(); })
         .then(function (figures) {
+          if (figures.edge) showPictures(figures.edge);
           Object.keys(figures).forEach(function (key) {
             var element = control.querySelector('[data-figure="' + key + '"]');
             if (!element) return;
@@ -119,6 +120,42 @@
     }, 1500);
   }
   setInterval(refreshFigures, 15000);
+
+  // The live edge: is each picture reaching viewers? Told at once by the control
+  // channel's events, and checked every few seconds (the edge itself may be away).
+  var edgePanel = control.querySelector("[data-edge-events]");
+  var said = null;
+  function showPictures(status) {
+    if (!edgePanel) return;
+    ["presenter", "interpreter"].forEach(function (role) {
+      var item = edgePanel.querySelector('[data-edge-picture="' + role + '"]');
+      if (!item) return;
+      var reaching = Boolean(status.edge_up && status[role]);
+      var text = !status.edge_up ? T.edgeDown : T[role + (reaching ? "Ok" : "Waiting")];
+      var label = item.querySelector("[data-edge-text]");
+      if (label.textContent === text) return;
+      label.textContent = text;
+      item.querySelector("[data-edge-mark]").textContent = reaching ? "\u25cf" : "\u25cb";
+      item.className = reaching ? "edge-ok" : "edge-waiting";
+      // Said once per change, in words: a deaf host sees it, a screen reader hears it.
+      if (said !== text) announce(text);
+      said = text;
+    });
+  }
+  if (edgePanel) {
+    setInterval(refreshFigures, 5000);
+    if (window.EventSource) {
+      var edgeEvents = new EventSource(edgePanel.getAttribute("data-edge-events"));
+      var lastPictures = { edge_up: true };
+      edgeEvents.addEventListener("picture", function (m) {
+        var event = JSON.parse(m.data);
+        lastPictures[event.role] = event.reaching;
+        lastPictures.edge_up = true;
+        showPictures(lastPictures);
+      });
+      edgeEvents.onerror = function () { refreshFigures(); };
+    }
+  }
 
   // The queue of questions.
   var cards = control.querySelector("[data-question-cards]");

@@ -331,25 +331,95 @@
       moveButton.textContent = moveButton.getAttribute(top ? "data-label-bottom" : "data-label-top");
     });
   }
+  // The picture ----------------------------------------------------------------------
+  // An HLS playlist plays through hls.js where the browser has none of its own (it is
+  // loaded only once the viewer presses play); a picture that stops says so, in words,
+  // and comes back by itself.
+  var playerBox = room.querySelector("[data-player-box]");
+  var pictureLost = room.querySelector("[data-picture-lost]");
+  function isPlaylist(address) { return /\.m3u8(\?|$)/.test(address || ""); }
+  function lost(isLost) {
+    if (!pictureLost || pictureLost.hidden === !isLost) return;
+    pictureLost.hidden = !isLost;
+    announce(isLost ? T.pictureLost : T.pictureBack);
+  }
+  function play(video, address) {
+    if (!video || !address || video.getAttribute("data-address") === address) return;
+    video.setAttribute("data-address", address);
+    if (video.hlsPlayer) { video.hlsPlayer.destroy(); video.hlsPlayer = null; }
+    var Hls = window.Hls;
+    if (isPlaylist(address) && Hls && Hls.isSupported()) {
+      Array.prototype.slice.call(video.querySelectorAll("source")).forEach(function (source) {
+        video.removeChild(source);
+      });
+      var player = new Hls({ autoStartLoad: false, liveSyncDurationCount: 3 });
+      video.hlsPlayer = player;
+      var retry = null;
+      player.on(Hls.Events.ERROR, function (name, detail) {
+        if (!detail.fatal) return;
+        lost(true);
+        if (retry) return;
+        retry = setTimeout(function () {
+          retry = null;
+          if (detail.type === Hls.ErrorTypes.MEDIA_ERROR) player.recoverMediaError();
+          else { player.loadSource(address); player.startLoad(-1); }
+        }, 3000);
+      });
+      player.on(Hls.Events.FRAG_BUFFERED, function () { lost(false); });
+      player.loadSource(address);
+      player.attachMedia(video);
+      var started = false;
+      video.addEventListener("play", function () {
+        if (!started) { started = true; player.startLoad(-1); }
+      });
+    } else {
+      video.src = address;
+      video.addEventListener("playing", function () { lost(false); });
+    }
+  }
+  function newVideo(className, label) {
+    var video = document.createElement("video");
+    video.className = className;
+    video.controls = true;
+    video.preload = "none";
+    video.setAttribute("playsinline", "");
+    video.setAttribute("aria-label", label);
+    return video;
+  }
+  var mainVideo = room.querySelector("[data-player]");
+  if (mainVideo) {
+    var firstSource = mainVideo.querySelector("source");
+    play(mainVideo, firstSource ? firstSource.getAttribute("src") : mainVideo.getAttribute("src"));
+  }
   var signer = room.querySelector("[data-signer]");
   var signerButton = room.querySelector("[data-toggle-signer]");
   pressToggle(signerButton, function (pressed) { signer.hidden = !pressed; });
+  var signerVideo = signer ? signer.querySelector("video") : null;
+  if (signerVideo) play(signerVideo, signerVideo.getAttribute("src"));
   function onStreams(event) {
+    var picture = event.presenter_stream_url;
+    if (picture && playerBox && /\.(m3u8|mp4|webm)(\?|$)/.test(picture)) {
+      if (!mainVideo) {
+        mainVideo = newVideo("player", T.player);
+        mainVideo.setAttribute("data-player", "");
+        var waiting = playerBox.querySelector("[data-player-waiting]");
+        if (waiting) playerBox.replaceChild(mainVideo, waiting);
+        else playerBox.insertBefore(mainVideo, playerBox.firstChild);
+      }
+      play(mainVideo, picture);
+    }
     var address = event.interpreter_stream_url;
     if (!signer || !signerButton) return;
     var video = signer.querySelector("video");
     if (address && !video) {
-      video = document.createElement("video");
-      video.className = "signer-video";
-      video.controls = true;
+      video = newVideo("signer-video", signerButton.textContent);
       video.muted = true;
-      video.setAttribute("playsinline", "");
-      video.setAttribute("aria-label", signerButton.textContent);
       signer.insertBefore(video, signer.firstChild);
     }
-    if (video && address) video.src = address;
+    if (video && address) play(video, address);
     signerButton.hidden = !address;
     if (!address) signer.hidden = true;
+    else if (signerButton.getAttribute("aria-pressed") === "true") signer.hidden = false;
   }
 
   // Status -----------------------------------------------------------------------------
@@ -391,25 +461,51 @@
     message: onMessage, message_hidden: onHidden, caption: onCaption, status: onStatus,
     streams: onStreams };
 
-  function poll() {
-    fetch(data.stateUrl, { headers: { "Accept": "application/json" }, credentials: "same-origin" })
+  function refreshState() {
+    return fetch(data.stateUrl, { headers: { "Accept": "application/json" },
+      credentials: "same-origin" })
       .then(function (response) { return response.json(); })
       .then(function (body) { applySnapshot(body.state); })
-      .catch(function () {})
-      .then(function () { setTimeout(poll, 5000); });
+      .catch(function () {});
+  }
+  function poll() {
+    refreshState().then(function () { setTimeout(poll, 5000); });
+  }
+
+  // At the live edge (Nchan) ids are the edge's own: the page's id is not one of them,
+  // so the first connection starts from now and the room's state is fetched once open.
+  function eventsAddress(fromId) {
+    if (!fromId) return data.events;
+    if (data.edge) {
+      return fromId.indexOf(":") > 0 ? data.events + "?last_event_id=" + encodeURIComponent(fromId)
+        : data.events;
+    }
+    return data.events + "?lastEventId=" + encodeURIComponent(fromId);
   }
 
   function listen(fromId) {
-    var address = data.events + (fromId ? "?lastEventId=" + encodeURIComponent(fromId) : "");
-    var source = new EventSource(address);
+    var source = new EventSource(eventsAddress(fromId));
     var failures = 0;
+    var interrupted = data.edge;
     source.onopen = function () {
       failures = 0;
       if (connection) connection.textContent = T.connected;
+      if (interrupted) refreshState();
+      interrupted = false;
     };
     source.onerror = function () {
       failures += 1;
+      interrupted = true;
       if (connection) connection.textContent = T.reconnecting;
+      if (data.edge) {
+        // The edge away (its port closed, or a proxy answering an error): the browser
+        // stops retrying by itself, so try again every few seconds until it is back.
+        if (source.readyState === EventSource.CLOSED) {
+          source.close();
+          setTimeout(function () { listen(lastId); }, 5000);
+        }
+        return;
+      }
       // A proxy that never lets a stream through: fall back to asking every few seconds.
       if (failures >= 5 && source.readyState !== EventSource.OPEN) {
         source.close();
@@ -433,7 +529,7 @@
     });
   }
 
-  if (window.EventSource) listen(lastId);
+  if (window.EventSource) listen(data.edge ? null : lastId);
   else {
     if (connection) connection.textContent = T.polling;
     setTimeout(poll, 5000);

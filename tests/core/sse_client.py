@@ -27,10 +27,10 @@ class SSEClient:
     """GET an event stream and read it message by message."""
 
     def __init__(self, base_url: str, path: str, *, last_event_id: str | None = None,
-                 timeout: float = 20) -> None:
+                 timeout: float = 20, headers: dict | None = None) -> None:
         host, port = base_url.removeprefix("http://").split(":")
         self.connection = http.client.HTTPConnection(host, int(port), timeout=timeout)
-        headers = {"Accept": "text/event-stream"}
+        headers = {"Accept": "text/event-stream", **(headers or {})}
         if last_event_id is not None:
             headers["Last-Event-ID"] = last_event_id
         self.connection.request("GET", path, headers=headers)
