@@ -68,6 +68,16 @@ class LiveSession(SQLModel, table=True):
     # the interpreter's own recording, played picture-in-picture in the replay.
     recording_started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     interpreter_recording_url: str | None = Field(default=None, max_length=500)
+    interpreter_recording_started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+    @property
+    def signer_offset_seconds(self) -> float:
+        """How far into the presenter's recording the interpreter's begins (the replay
+        keeps the two pictures in step)."""
+        if not (self.recording_started_at and self.interpreter_recording_started_at):
+            return 0.0
+        return (self.interpreter_recording_started_at
+                - self.recording_started_at).total_seconds()
     peak_viewers: int = 0
 
     @property

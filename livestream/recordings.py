@@ -113,6 +113,7 @@ def _point_replay(session: Session, live_id: int, role: StreamRole, url: str,
         live.recording_started_at = started
     else:
         live.interpreter_recording_url = url
+        live.interpreter_recording_started_at = started
     session.add(live)
     session.flush()
     publish_after_commit(session, channel(live.id), "streams",

@@ -36,6 +36,8 @@ def upgrade() -> None:
     with op.batch_alter_table('live_session') as batch_op:
         batch_op.add_column(sa.Column('recording_started_at', sa.DateTime(timezone=True),
                                       nullable=True))
+        batch_op.add_column(sa.Column('interpreter_recording_started_at',
+                                      sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('interpreter_recording_url',
                                       sqlmodel.sql.sqltypes.AutoString(length=500),
                                       nullable=True))
@@ -43,6 +45,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     with op.batch_alter_table('live_session') as batch_op:
+        batch_op.drop_column('interpreter_recording_started_at')
         batch_op.drop_column('interpreter_recording_url')
         batch_op.drop_column('recording_started_at')
     op.drop_table('live_stream_key')

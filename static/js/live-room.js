@@ -343,7 +343,7 @@
     pictureLost.hidden = !isLost;
     announce(isLost ? T.pictureLost : T.pictureBack);
   }
-  function play(video, address) {
+  function play(video, address, resume) {
     if (!video || !address || video.getAttribute("data-address") === address) return;
     video.setAttribute("data-address", address);
     if (video.hlsPlayer) { video.hlsPlayer.destroy(); video.hlsPlayer = null; }
@@ -354,24 +354,34 @@
       });
       var player = new Hls({ autoStartLoad: false, liveSyncDurationCount: 3 });
       video.hlsPlayer = player;
-      var retry = null;
+      var wanted = !video.paused;
       player.on(Hls.Events.ERROR, function (name, detail) {
-        if (!detail.fatal) return;
+        if (!detail.fatal || video.hlsPlayer !== player) return;
         lost(true);
-        if (retry) return;
-        retry = setTimeout(function () {
-          retry = null;
-          if (detail.type === Hls.ErrorTypes.MEDIA_ERROR) player.recoverMediaError();
-          else { player.loadSource(address); player.startLoad(-1); }
+        // A new player on a new media source: a stream that restarts has new
+        // timestamps, which the old buffer would wait for in vain.
+        var playing = !video.paused || wanted;
+        player.destroy();
+        video.hlsPlayer = null;
+        setTimeout(function () {
+          video.removeAttribute("data-address");
+          play(video, address, playing);
         }, 3000);
       });
       player.on(Hls.Events.FRAG_BUFFERED, function () { lost(false); });
       player.loadSource(address);
       player.attachMedia(video);
       var started = false;
-      video.addEventListener("play", function () {
-        if (!started) { started = true; player.startLoad(-1); }
-      });
+      function start() {
+        if (started || video.hlsPlayer !== player) return;
+        started = true;
+        player.startLoad(-1);
+      }
+      video.addEventListener("play", start);
+      if (resume) {
+        start();
+        video.play().catch(function () {});
+      }
     } else {
       video.src = address;
       video.addEventListener("playing", function () { lost(false); });

@@ -75,9 +75,12 @@ def test_a_push_with_the_sessions_key_reaches_viewers_and_becomes_the_replay(
     interpreter = push(live_edge, room["keys"][StreamRole.INTERPRETER], seconds=6,
                        tone=660, pattern="smptebars")
     playlist = f"/edge/hls/live-{live.id}/index.m3u8"
-    body = wait_for(lambda: live_edge.get(playlist)[0] == 200 and live_edge.get(playlist)[1],
-                    what="the presenter's HLS playlist")
-    segment = next(line for line in body.decode().splitlines() if line.endswith(".ts"))
+
+    def segments():
+        status, body = live_edge.get(playlist)
+        return status == 200 and [line for line in body.decode().splitlines()
+                                  if line.endswith(".ts")]
+    segment = wait_for(segments, what="the presenter's HLS playlist and a segment")[0]
     status, data = live_edge.get(f"/edge/hls/live-{live.id}/{segment}")
     assert status == 200 and len(data) > 1000
     assert wait_for(lambda: live_edge.get(f"/edge/hls/live-{live.id}-signer/index.m3u8")[0]
