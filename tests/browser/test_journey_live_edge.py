@@ -8,11 +8,13 @@ from __future__ import annotations
 import json
 
 import pytest
+from playwright.sync_api import expect
 
 from livestream import edge
 from livestream.edge_models import StreamRole
+from tests.browser.helpers import describe_violations, run_axe, sign_in
 from tests.edge_server import Edge, free_port, need_edge, push, wait_for
-from tests.factories import login
+from tests.factories import PASSWORD, login
 from tests.livestream.room_helpers import make_live_room
 
 
@@ -108,3 +110,31 @@ def test_a_viewer_watches_the_edge_with_the_signer_and_gets_pins_through_nchan(
     page.wait_for_function("() => document.querySelector('[data-picture-lost]').hidden",
                            timeout=30_000)
     _advancing(page, "[data-player]")
+
+
+def test_the_control_room_shows_the_presenter_the_key_and_the_picture_and_passes_axe(
+        app, db_session, live_edge, new_page, axe_url):
+    with db_session() as session:
+        room = make_live_room(session)
+    live = room["live"]
+    page = new_page(live_edge.url, locale="en")
+    sign_in(page, live_edge.url, room["presenter"].email, PASSWORD)
+    page.goto(f"/live/{live.slug}/control")
+    panel = page.locator("#control-edge")
+    expect(panel).to_contain_text("No picture from the presenter yet.")
+    key = page.locator("[data-stream-key]").first
+    expect(key).to_be_hidden()  # folded away until asked for
+    page.get_by_text("Show the stream key").first.click()
+    expect(key).to_be_visible()
+    assert page.locator("#control-edge code").first.text_content() == \
+        f"rtmp://127.0.0.1:{live_edge.rtmp_port}/ingest"
+    push(live_edge, key.text_content(), seconds=30)
+    # Told without reloading, in words and in the status region.
+    expect(panel.locator('[data-edge-picture="presenter"]')).to_contain_text(
+        "Your picture is reaching viewers.", timeout=20_000)
+    expect(page.locator("#status-region")).to_contain_text("Your picture is reaching viewers.")
+    violations = run_axe(page, axe_url)
+    assert not violations, describe_violations(violations)
+    page.goto(f"/live/{live.slug}")
+    violations = run_axe(page, axe_url)
+    assert not violations, describe_violations(violations)
