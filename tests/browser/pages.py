@@ -285,6 +285,9 @@ NOT_PAGES: dict[str, str] = {
     "livestream.room_captions": "/live/<slug>/captions.vtt: the captions track",
     "livestream.control_figures": "/live/<slug>/control/figures.json: running figures",
     "livestream.stream_report_csv": "/live/<slug>/report.csv: the stream report as .csv",
+    "livestream.recording_file": "/media/recordings/<name>: a replay's video file",
+    "livestream.edge_authorize_events": "/edge/events/authorize: the live edge asks it "
+                                        "whether a viewer may subscribe (an empty answer)",
     # JSON APIs and their OpenAPI documents
     "catalog.api.products": "JSON API",
     "catalog.api.product_detail": "JSON API",
