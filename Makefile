@@ -8,7 +8,7 @@ PORT ?= 5000
 # Mails and calendar feeds link here: the address `make run` serves, unless set.
 BASE_URL ?= http://$(HOST):$(PORT)
 
-.PHONY: run test setup axe lint translations bench clean edge vendor-hls
+.PHONY: run serve test setup axe lint translations bench clean edge vendor-hls
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11 or newer is needed"'
@@ -44,6 +44,35 @@ run: setup
 	BASE_URL=$(BASE_URL) EMBEDDED_SCHEDULER=1 $(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 1 \
 		--worker-class gevent --worker-connections 4000 --access-logfile - app:app
 
+# Production-like on this machine: PostgreSQL and Redis on 127.0.0.1 (the database
+# `gongfang` is created if missing), GONGFANG_ENV=production, migrated by the entry
+# script's one-off step, then the scheduler in the background and gunicorn with
+# gunicorn.conf.py in the foreground; Ctrl-C stops both. SECRET_KEY: yours, or one made
+# once into instance/serve-secret-key. Secure cookies: open http://localhost:PORT/.
+SERVE_PORT ?= 8000
+SERVE_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/gongfang
+SERVE_REDIS_URL ?= redis://127.0.0.1:6379/0
+SERVE_KEY := instance/serve-secret-key
+serve: setup
+	@$(BIN)/python -c 'import sys, psycopg; from sqlalchemy.engine import make_url; \
+		url = make_url(sys.argv[1]); name = url.database; \
+		server = url.set(drivername="postgresql", database="postgres"); \
+		db = psycopg.connect(server.render_as_string(hide_password=False), autocommit=True); \
+		found = db.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone(); \
+		found or db.execute(f"CREATE DATABASE \"{name}\""); found or print("created", name)' \
+		'$(SERVE_DATABASE_URL)'
+	@test -n "$$SECRET_KEY" || test -s $(SERVE_KEY) || (mkdir -p instance && umask 077 && \
+		$(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(48))' > $(SERVE_KEY))
+	@export GONGFANG_ENV=production DATABASE_URL='$(SERVE_DATABASE_URL)' \
+		REDIS_URL='$(SERVE_REDIS_URL)' HOST=$(HOST) PORT=$(SERVE_PORT) \
+		BASE_URL=$${BASE_URL:-http://localhost:$(SERVE_PORT)} \
+		SECRET_KEY="$${SECRET_KEY:-$$(cat $(SERVE_KEY))}" FLASK=$(BIN)/flask GUNICORN=$(BIN)/gunicorn; \
+	deploy/entrypoint.sh migrate && { \
+		deploy/entrypoint.sh scheduler & scheduler=$$!; \
+		trap 'kill $$scheduler 2>/dev/null' EXIT INT TERM; \
+		echo "  Gongfang Live (production settings) is at http://localhost:$(SERVE_PORT)/"; \
+		deploy/entrypoint.sh web; }
+
 # The live edge (nginx with RTMP and Nchan, from Debian: nginx libnginx-mod-rtmp
 # libnginx-mod-nchan; ffmpeg for the replays): its config rendered from
 # deploy/edge/nginx.conf.j2 into .cache/edge/, nginx in the foreground. Run the app with
@@ -65,8 +94,12 @@ vendor-hls:
 		> static/vendor/hls/hls.min.js
 	cp .cache/hls/package/LICENSE static/vendor/hls/LICENSE
 
+# Three test processes on a 2-core machine: a third of the suite's time is spent waiting
+# on servers it starts (gunicorn, schedulers, nginx, Chromium), which a third process
+# fills; measured in docs/PERFORMANCE.md's test-suite line.
+TEST_WORKERS ?= 3
 test: setup axe
-	$(BIN)/python -m pytest -n auto --dist loadgroup $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup --durations=30 $(PYTEST_ARGS)
 
 lint: setup
 	$(BIN)/ruff check .

@@ -11,9 +11,9 @@ import logging
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from core import cli, errors, events, i18n, navigation
+from core import cli, errors, events, i18n, navigation, security_headers
 from core import forms as core_forms
-from core.config import PROJECT_ROOT, load_config
+from core.config import PROJECT_ROOT, ConfigError, load_config
 from core.cookies import SessionCookie
 from core.db import db
 
@@ -42,6 +42,9 @@ def create_app(config: dict | None = None) -> Flask:
     i18n.init_app(app)
     core_forms.init_app(app)
     errors.init_app(app)
+    from core import rate_limits
+
+    rate_limits.init_app(app)  # the API's and downloads' limits, and every 429
     navigation.init_app(app)
 
     from accounts import auth
@@ -61,6 +64,7 @@ def create_app(config: dict | None = None) -> Flask:
     livestream_navigation()
 
     from accounts.operator_views import bp as operator_accounts_bp
+    from accounts.privacy_views import bp as privacy_bp
     from accounts.views import bp as accounts_bp
     from catalog.views import bp as catalog_bp
     from core.views import bp as site_bp
@@ -71,16 +75,20 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(site_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(operator_accounts_bp)
+    app.register_blueprint(privacy_bp)
     app.register_blueprint(catalog_bp)
     app.register_blueprint(shop_bp)
     app.register_blueprint(income_bp)
     app.register_blueprint(livestream_bp)
 
     cli.init_app(app)
-    _add_security_headers(app)
+    security_headers.init_app(app)
     from catalog import page_cache
 
     page_cache.install(app)  # cached storefront pages are served before Flask is reached
+    from core import metrics
+
+    metrics.register(app)  # outside the page cache, so cached pages are counted too
     if app.config["ENVIRONMENT"] == "production":
         # Behind one proxy: trust its scheme and host so cookies are Secure over HTTPS.
         # Outermost, so the page cache and Flask see the same fixed request.
@@ -93,13 +101,16 @@ def create_app(config: dict | None = None) -> Flask:
     return app
 
 
-def _add_security_headers(app: Flask) -> None:
-    @app.after_request
-    def _headers(response):
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        return response
+def _app_or_stop() -> Flask:
+    # A bad setting is one line naming it, not a traceback per gunicorn worker; exit
+    # code 4 is gunicorn's "App failed to load", which stops it instead of rebooting
+    # workers forever (flask and the scheduler exit with it too).
+    try:
+        return create_app()
+    except ConfigError as error:
+        logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s %(message)s")
+        logging.getLogger("core.config").critical("configuration error: %s", error)
+        raise SystemExit(4) from None
 
 
-app = create_app()
+app = _app_or_stop()

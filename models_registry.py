@@ -5,6 +5,7 @@ A new models module is added here once.
 
 import accounts.models  # noqa: F401
 import catalog.models  # noqa: F401
+import core.audit  # noqa: F401
 import core.mail  # noqa: F401
 import livestream.edge_models  # noqa: F401
 import livestream.models  # noqa: F401

@@ -107,6 +107,15 @@ class MakerProfileForm(Form):
         ("mental", _l("Mental health")), ("speech", _l("Speech")), ("multiple", _l("Multiple"))]),
         validators=[Optional()])
 
+    # The view sets it: with consent in force, unticking the box withdraws it.
+    consent_in_force = False
+
+    def validate_disability_consent(self, field):
+        # Without consent the category is not kept: say so rather than drop it silently.
+        if self.disability_category.data and not field.data and not self.consent_in_force:
+            raise ValidationError(_l("Tick the box to let us record your disability category, "
+                                     "or choose “Prefer not to say”"))
+
 
 class HostProfileForm(Form):
     public_name = StringField(_l("Name shown to viewers"), validators=[
@@ -179,3 +188,18 @@ class HostCapabilityForm(Form):
                 _l("Choose the sign language this interpreter works in")]
             return False
         return valid
+
+
+class EraseMyDataForm(Form):
+    confirm = BooleanField(_l("I understand: my name, contact details, addresses and profile "
+                              "will be erased, and I will not be able to sign in again"),
+                           validators=[DataRequired(_l("Tick the box to confirm that you want "
+                                                       "your details erased"))])
+    password = PasswordField(_l("Your password"), validators=[
+        DataRequired(_l("Enter your password")), Length(max=200)])
+
+
+class OperatorEraseForm(Form):
+    confirm = BooleanField(_l("The person asked for this, and I have checked who they are"),
+                           validators=[DataRequired(_l("Tick the box to confirm that the "
+                                                       "person asked for erasure"))])

@@ -106,10 +106,14 @@ class User(UserMixin, SQLModel, table=True):
     is_active_account: bool = True
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     last_login_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Set when the person's data was erased (accounts.erasure): the row stays for the
+    # books under a stable pseudonym ("FM-3F9A2C"), with no way to sign in.
+    pseudonym: str | None = Field(default=None, max_length=20, unique=True)
+    erased_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
     @property
     def is_active(self) -> bool:  # Flask-Login asks this
-        return self.is_active_account
+        return self.is_active_account and self.erased_at is None
 
     def __repr__(self) -> str:  # keeps e-mail and phone out of logs and tracebacks
         return f"<User {self.id}>"
@@ -203,3 +207,18 @@ class HostCapability(SQLModel, table=True):
     role: HostRole = Field(sa_type=enum_type(HostRole))
     sign_language: SignLanguage | None = Field(default=None, sa_type=enum_type(SignLanguage))
     level: int = Field(default=0, ge=0, le=3)
+
+
+class DataConsent(SQLModel, table=True):
+    """A person's consent to keep one kind of sensitive data ("disability"), with when it
+    was given and, once withdrawn, when. A new consent after a withdrawal is a new row,
+    so the history of what the person agreed to stays readable."""
+
+    __tablename__ = "data_consent"
+    __table_args__ = (sa.Index("ix_data_consent_user_category", "user_id", "category"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user_account.id", ondelete="CASCADE")
+    category: str = Field(max_length=40)
+    given_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    withdrawn_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -21,6 +21,7 @@ from accounts.models import (
     WorkshopKind,
     WorkshopMember,
 )
+from core.audit import record
 from core.db import get_session
 from core.errors import Conflict
 from core.forms import form_view
@@ -85,7 +86,9 @@ def user_detail(user_id: int):
             form.roles.errors = [_("You cannot take the operator role from yourself")]
         else:
             services.set_roles(session=session, user=user, roles=chosen, by=current_user)
-            user.is_active_account = form.is_active_account.data or user.id == current_user.id
+            active = bool(form.is_active_account.data or user.id == current_user.id)
+            _audit_account_change(user, before=set(held), after=chosen, active=active)
+            user.is_active_account = active
             session.add(user)
             flash(written_message(_("Saved the changes to %(name)s."), name=user.display_name),
                   "success")
@@ -93,6 +96,21 @@ def user_detail(user_id: int):
     status = 400 if form.errors else 200
     return _user_page(user, form=form,
                       capability_form=HostCapabilityForm(prefix="qualification")), status
+
+
+def _audit_account_change(user: User, *, before: set[Role], after: set[Role],
+                          active: bool) -> None:
+    """One entry per role given or taken, and one if signing in was stopped or allowed."""
+    session = get_session()
+    changes = [("role.grant", role) for role in sorted(after - before)]
+    changes += [("role.revoke", role) for role in sorted(before - after)]
+    for action, role in changes:
+        record(session, actor=current_user.id, action=action, subject_type="user",
+               subject_id=user.id, details={"role": role.value})
+    if active != user.is_active_account:
+        record(session, actor=current_user.id,
+               action="account.reactivate" if active else "account.deactivate",
+               subject_type="user", subject_id=user.id)
 
 
 def _user_page(user: User, *, form, capability_form):
@@ -119,6 +137,10 @@ def host_capability_add(user_id: int):
             session=session, user=user, role=HostRole(capability_form.role.data),
             sign_language=SignLanguage(language) if language else None,
             level=int(capability_form.level.data))
+        record(session, actor=current_user.id, action="host.qualify", subject_type="user",
+               subject_id=user.id, details={"role": capability_form.role.data,
+                                            "sign_language": language,
+                                            "level": int(capability_form.level.data)})
         flash(written_message(_("Saved the qualification for %(name)s."),
                               name=user.display_name), "success")
         return redirect(url_for("operator_accounts.user_detail", user_id=user.id))
@@ -139,6 +161,11 @@ def host_capability_remove(user_id: int, capability_id: int):
     if capability is None or capability.user_id != user_id:
         abort(404)
     session.delete(capability)
+    record(session, actor=current_user.id, action="host.unqualify", subject_type="user",
+           subject_id=user_id, details={
+               "role": str(capability.role),
+               "sign_language": str(capability.sign_language) if capability.sign_language
+               else None})
     flash(_("The qualification was removed."), "success")
     return redirect(url_for("operator_accounts.user_detail", user_id=user_id))
 
@@ -171,6 +198,8 @@ def workshop_new():
         except Conflict:
             form.slug.errors = [_("Another workshop already uses this web address name")]
         else:
+            record(get_session(), actor=current_user.id, action="workshop.create",
+                   subject_type="workshop", subject_id=workshop.id)
             flash(written_message(_("Added %(name)s."), name=as_written(workshop, "name")),
                   "success")
             return redirect(url_for("operator_accounts.workshop_detail",
@@ -195,6 +224,10 @@ def workshop_detail(workshop_id: int):
         else:
             services.add_member(session=session, workshop=workshop, user=user,
                                 is_coordinator=form.is_coordinator.data)
+            record(session, actor=current_user.id, action="workshop.member_add",
+                   subject_type="workshop", subject_id=workshop.id,
+                   details={"user_id": user.id,
+                            "coordinator": bool(form.is_coordinator.data)})
             flash(written_message(_("%(name)s is now a member."), name=user.display_name),
                   "success")
             return redirect(url_for("operator_accounts.workshop_detail",
@@ -214,5 +247,13 @@ def workshop_member_remove(workshop_id: int, user_id: int):
     session = get_session()
     workshop = session.get(Workshop, workshop_id) or abort(404)
     services.remove_member(session=session, workshop=workshop, user_id=user_id)
+    record(session, actor=current_user.id, action="workshop.member_remove",
+           subject_type="workshop", subject_id=workshop.id, details={"user_id": user_id})
     flash(_("The member was removed."), "success")
     return redirect(url_for("operator_accounts.workshop_detail", workshop_id=workshop.id))
+
+
+# The audit trail's pages live under /operator too (accounts/audit_views.py).
+from accounts.audit_views import bp as audit_bp  # noqa: E402
+
+bp.register_blueprint(audit_bp)

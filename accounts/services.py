@@ -8,6 +8,7 @@ import re
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from accounts import consent
 from accounts.auth import hash_password
 from accounts.models import (
     HostCapability,
@@ -165,8 +166,7 @@ def save_maker_profile(*, session: Session, user: User, **fields) -> MakerProfil
         user_id=user.id, public_name=user.display_name)
     for name, value in fields.items():
         setattr(profile, name, value)
-    if not profile.disability_consent:
-        profile.disability_category = None  # kept only with consent
+    consent.apply_disability_choice(session, profile)  # the category is kept only with consent
     profile.updated_at = utcnow()
     session.add(profile)
     session.flush()

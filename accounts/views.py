@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlmodel import select
 
-from accounts import services
+from accounts import consent, services
 from accounts.access import roles_required
 from accounts.auth import make_reset_token, password_matches, user_for_reset_token
 from accounts.forms import (
@@ -185,6 +185,7 @@ def maker_profile():
     session = get_session()
     profile = session.get(MakerProfile, current_user.id)
     form = MakerProfileForm(obj=profile)
+    form.consent_in_force = consent.open_consent(session, current_user.id) is not None
     if form.validate_on_submit():
         services.save_maker_profile(
             session=session, user=current_user, public_name=form.public_name.data.strip(),
@@ -194,7 +195,8 @@ def maker_profile():
             disability_category=form.disability_category.data or None)
         flash(_("Your maker profile has been saved."), "success")
         return redirect(url_for("accounts.maker_profile"))
-    return _form_page("accounts/maker_profile.html", form)
+    return _form_page("accounts/maker_profile.html", form,
+                      disability_consent=consent.open_consent(session, current_user.id))
 
 
 @bp.route("/host-profile", methods=["GET", "POST"])

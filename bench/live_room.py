@@ -112,9 +112,11 @@ def start_gunicorn(env: dict, worker_class: str, workers: int, connections: int)
     raise RuntimeError("gunicorn did not start")
 
 
-def stop(process) -> None:
+def stop(process, how: int = signal.SIGQUIT) -> None:
+    """Stop a process group: gunicorn by SIGQUIT (quick: a graceful stop waits for
+    streams), nginx by SIGTERM; SIGKILL if it is still there after 20 s."""
     if process.poll() is None:
-        os.killpg(process.pid, signal.SIGQUIT)  # quick: a graceful stop waits for streams
+        os.killpg(process.pid, how)
         try:
             process.wait(20)
         except subprocess.TimeoutExpired:

@@ -1,16 +1,17 @@
 """JSON API under /api/v1: products (list, search, detail), workshops and makers.
 
 Validated with spectree, which reads pydantic 2 models, works on a plain Flask app
-and blueprint (no app subclass, unlike flask-openapi3 and APIFlask), and publishes
-the OpenAPI 3 document at /api/v1/openapi.json. A request that does not validate
-raises our own error, so every API error is `{"error": {"code", "message"}}`.
+and blueprint (no app subclass, unlike flask-openapi3 and APIFlask), and gives its
+part of the shop's one OpenAPI document (/api/openapi.json, core/openapi.py). A
+request that does not validate raises our own error, so every API error is
+`{"error": {"code", "message"}}`.
 """
 
 from __future__ import annotations
 
 from typing import Literal
 
-from flask import Blueprint, jsonify, url_for
+from flask import Blueprint, url_for
 from pydantic import BaseModel, Field
 from spectree import Response, SpecTree
 from sqlmodel import select
@@ -21,6 +22,7 @@ from catalog.search import search_products
 from catalog.views import bp as catalog_bp
 from core.db import get_session
 from core.errors import DomainError, NotFound
+from core.openapi import declare_part, error_answer
 
 API_PREFIX = "/api/v1"
 
@@ -239,11 +241,28 @@ def maker_detail(user_id: int):
                     workshops=list(names), url=url_for("catalog.maker", user_id=user_id))
 
 
-@api.get("/openapi.json")
-def openapi_document():
-    """The OpenAPI 3 document of this API."""
-    return jsonify(spec.spec)
+def openapi_part() -> dict:
+    """This API's paths for the shop's one document (core/openapi.py), from spectree.
+
+    spectree names its schemas `Model.<hash>`; the hash is dropped, and its own 422
+    body is replaced by ours, as `_raise_validation_error` answers every invalid request.
+    """
+    import json
+    import re
+
+    text = re.sub(r"\.[0-9a-f]{7}(?=[.\"])", "", json.dumps(spec.spec))
+    document = json.loads(text)
+    for operations in document["paths"].values():
+        for operation in operations.values():
+            operation["responses"]["422"] = error_answer("422")
+    schemas = document["components"]["schemas"]
+    for name in [name for name in schemas if name.startswith("ValidationError")]:
+        del schemas[name]
+    return {"paths": document["paths"], "components": {"schemas": schemas},
+            "tags": document.get("tags", [])}
 
 
+# spectree's own routes (its document at /api/v1/spec/openapi.json) are not registered:
+# the shop serves one document; spectree reads the routes from the current app.
 catalog_bp.register_blueprint(api)
-catalog_bp.record_once(lambda state: spec.register(state.app))
+declare_part("catalog", openapi_part)

@@ -35,7 +35,7 @@ def _show_service_error(form, error: services.InvalidProduct) -> None:
     field = form
     try:
         for part in name:
-            field = field[int(part)] if part.isdigit() else (
+            field = field[int(part)] if part.isdecimal() else (
                 field.form[part] if hasattr(field, "form") else field[part])
     except (KeyError, IndexError, TypeError):
         field = form.title

@@ -150,7 +150,7 @@ class ProductForm(Form):
     def to_data(self) -> ProductData:
         """What was typed, as the service's input."""
         variants = [VariantData(
-            id=int(e.form.variant_id.data) if (e.form.variant_id.data or "").isdigit() else None,
+            id=int(e.form.variant_id.data) if (e.form.variant_id.data or "").isdecimal() else None,
             sku=e.form.sku.data.strip(), name=e.form.name.data or "",
             price_amount=parse_price(e.form.price.data), stock=e.form.stock.data)
             for e in self.variants if not e.form.is_blank()]

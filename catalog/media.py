@@ -7,7 +7,9 @@ failed upload leaves nothing behind.
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import logging
 from pathlib import Path
 
 from flask_babel import lazy_gettext as _l
@@ -18,6 +20,8 @@ from catalog import images
 from catalog.models import DigitalFileKind, Product, ProductFile, ProductImage
 from catalog.services import InvalidProduct, can_edit
 from core.errors import NotAllowed, NotFound
+
+logger = logging.getLogger(__name__)
 
 MAX_IMAGES = 12
 MAX_SAMPLE_BYTES = 5 * 1024 * 1024
@@ -47,6 +51,24 @@ def _keep_files_of_committed_transaction(session):
     session.info.pop("catalog_new_files", None)
 
 
+def _write_files(directory: Path, files: dict[str, bytes], *, field: str) -> list[Path]:
+    """Write the files, or raise InvalidProduct for the form when the disk says no
+    (full, or not writable); write_files has already removed what it wrote."""
+    try:
+        return images.write_files(directory, files)
+    except OSError as exc:
+        # The operator's line: which folder and why, once per refused upload.
+        logger.error("media: could not store an upload in %s: %s", directory,
+                     exc.strerror or exc)
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            message = _l("There is no room left to store files just now, so nothing was "
+                         "saved. Please try again later; the shop's staff have been told.")
+        else:
+            message = _l("The file could not be stored just now, so nothing was saved. "
+                         "Please try again later; the shop's staff have been told.")
+        raise InvalidProduct(message, field=field) from exc
+
+
 def _check_edit(session: Session, user, product: Product) -> None:
     if not can_edit(session=session, user=user, product=product):
         raise NotAllowed(_l("You can only change your own workshop's goods."))
@@ -72,7 +94,7 @@ def add_image(*, session: Session, user, product: Product, data: bytes, filename
         processed = images.process_upload(data, filename)
     except images.ImageRefused as refused:
         raise InvalidProduct(str(refused), field="photo") from refused
-    created = images.write_files(images.image_dir(media_dir), processed.files)
+    created = _write_files(images.image_dir(media_dir), processed.files, field="photo")
     _forget_on_rollback(session, created)
     image = ProductImage(product_id=product.id, content_hash=processed.content_hash,
                          width=processed.width, height=processed.height,
@@ -177,7 +199,7 @@ def set_digital_file(*, session: Session, user, product: Product, kind: DigitalF
     stored.size_bytes = len(data)
     stored.original_name = (filename or "audio")[-200:]
     path = file_path(media_dir, stored)
-    created = images.write_files(path.parent, {path.name: data})
+    created = _write_files(path.parent, {path.name: data}, field="audio")
     _forget_on_rollback(session, created)
     session.add(stored)
     session.flush()

@@ -13,6 +13,7 @@ from catalog import queries, services
 from catalog.forms import ReviewForm
 from catalog.models import Category, Product, ProductMaker, ProductStatus
 from catalog.views import bp
+from core.audit import record
 from core.db import get_session
 from core.errors import NotFound
 from core.forms import form_view
@@ -43,6 +44,10 @@ def review_product(product_id: int):
         publish = form.decision.data == "publish"
         services.review_product(session=session, operator=session.get(User, current_user.id),
                                 product=product, publish=publish, reason=form.reason.data)
+        record(session, actor=current_user.id,
+               action="product.publish" if publish else "product.send_back",
+               subject_type="product", subject_id=product.id,
+               details={"workshop_id": product.workshop_id})
         flash(_("Published.") if publish else _("Sent back to the maker."), "success")
         return redirect(url_for("catalog.review_queue"))
     makers = session.exec(

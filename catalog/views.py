@@ -40,7 +40,7 @@ def home():
 
 def _int_arg(name: str) -> int | None:
     value = request.args.get(name, "").strip()
-    return int(value) if value.isdigit() and len(value) < 10 else None
+    return int(value) if value.isdecimal() and len(value) < 10 else None
 
 
 def catalogue_filters(session) -> tuple[dict, dict]:

@@ -115,18 +115,27 @@ def init_app(app: Flask) -> None:
     @click.option("--redis-url", default=None, help="Redis for Nchan when several edges run.")
     @click.option("--publish-allow", multiple=True,
                   help="Address or network of an app host that may publish (repeatable).")
+    @click.option("--hls-fragment", default="2s", show_default=True,
+                  help="HLS segment length; 1s with 1 s keyframes is the low-latency setting.")
+    @click.option("--hls-playlist-length", default="12s", show_default=True)
     def edge_config_command(out, http_port, rtmp_port, app_address, listen_host, redis_url,
-                            publish_allow):
+                            publish_allow, hls_fragment, hls_playlist_length):
         """Write the live edge's nginx.conf (nginx with RTMP and Nchan)."""
         from pathlib import Path
 
         from livestream.edge_config import settings_for, write
 
-        extra = {"publish_allow": ["127.0.0.1", "::1", *publish_allow]}
+        extra = {"publish_allow": ["127.0.0.1", "::1", *publish_allow],
+                 "hls_fragment": hls_fragment, "hls_playlist_length": hls_playlist_length}
         settings = settings_for(current_app.config, run_dir=Path(out), app_address=app_address,
                                 http_port=http_port, rtmp_port=rtmp_port,
                                 listen_host=listen_host, redis_url=redis_url, **extra)
         click.echo(f"wrote {write(settings)}")
+
+    from core.backup import backup_command, restore_command
+
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)
 
     @app.cli.command("compile-translations")
     def compile_translations_command():

@@ -39,6 +39,23 @@ def no_write_lock(view):
     return view
 
 
+def writes_on_get(view):
+    """Mark a GET view that writes (a download counted, a calendar token made on first
+    visit, an operator's look at sensitive fields audited). On SQLite a deferred
+    transaction that read first cannot write once another connection has committed
+    ("database is locked" at once, whatever the busy timeout), so it takes the write
+    lock when it begins, as a POST does."""
+    view.writes_on_get = True
+    return view
+
+
+def write_lock_for_this_request() -> None:
+    """The same, decided while the request runs (a hook that audits some pages): on
+    SQLite the request's transaction takes the write lock, if it has not begun yet."""
+    if "_sqlite_begin_token" not in g:
+        g._sqlite_begin_token = _sqlite_begin.set("BEGIN IMMEDIATE")
+
+
 def utcnow() -> datetime:
     """The current time, timezone-aware in UTC."""
     return datetime.now(UTC)
@@ -82,8 +99,35 @@ def make_engine(url: str) -> Engine:
         return _sqlite_engine(url)
     # The connection used last is handed out first, so a quiet spell lets the others
     # go idle and the busy ones keep their server's caches warm.
-    return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20,
-                            pool_use_lifo=True)
+    # pool_pre_ping: a connection the server dropped (a restart, a failover) is noticed
+    # and replaced when it is handed out, so the app recovers without a restart; a
+    # server that does not answer at all fails a connect in 10 s instead of the
+    # operating system's minutes, and the page says so (core/errors.py).
+    engine = sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20,
+                              pool_use_lifo=True, connect_args={"connect_timeout": 10},
+                              hide_parameters=True)
+    event.listen(engine, "handle_error", _without_row_values)
+    return engine
+
+
+# hide_parameters (on both engines): a failed statement's error, and so its traceback in
+# the log, would otherwise print the values it was given: passwords' hashes, phones,
+# addresses, tokens.
+
+
+def _without_row_values(context) -> None:
+    # PostgreSQL's DETAIL repeats the values of the row it refused ("Key (phone)=(...)
+    # already exists", "Failing row contains (...)"), and its message becomes the error's
+    # text. The text keeps the primary message (it names the constraint); the detail
+    # stays in the error's `diag` for code that needs it.
+    original = context.original_exception
+    diag = getattr(original, "diag", None)
+    primary = diag.message_primary if diag is not None else None
+    if primary and str(original) != primary:
+        original.args = (primary,)
+        if context.sqlalchemy_exception is not None:
+            context.sqlalchemy_exception.args = (
+                f"({type(original).__module__}.{type(original).__name__}) {primary}",)
 
 
 def _sqlite_engine(url: str) -> Engine:
@@ -95,7 +139,8 @@ def _sqlite_engine(url: str) -> Engine:
     pool = {} if ":memory:" in url else {"pool_size": 10, "max_overflow": 20,
                                          "pool_use_lifo": True}
     engine = sa.create_engine(url, connect_args={"timeout": WRITE_LOCK_SECONDS,
-                                                 "check_same_thread": False}, **pool)
+                                                 "check_same_thread": False},
+                              hide_parameters=True, **pool)
     # SQLite has one write lock per database, and its busy handler waits for it inside
     # the C library. Under gevent (the web workers' class, see README) that wait blocks
     # every greenlet of the process, including the one holding the lock: a writer that
@@ -186,7 +231,10 @@ class Database:
         @app.before_request
         def _choose_transaction_kind():
             view = app.view_functions.get(request.endpoint or "")
-            if request.method not in SAFE_METHODS:
+            if request.method in SAFE_METHODS:
+                if getattr(view, "writes_on_get", False):
+                    g._sqlite_begin_token = _sqlite_begin.set("BEGIN IMMEDIATE")
+            else:
                 g._sqlite_begin_token = _sqlite_begin.set(
                     "BEGIN IMMEDIATE" if getattr(view, "takes_write_lock", True)
                     else "BEGIN")

@@ -2,8 +2,10 @@
 
 A message is a row written in the same transaction as the change it reports, so a
 rolled-back change sends nothing and a server that is down loses nothing: the
-`send_outbox` job retries with back-off. Without SMTP settings (the `make run` mode)
-messages are written as .eml files under instance/mail/.
+`send_outbox` job retries with back-off, for five days. Delivery is at least once (see
+`deliver`); the log names the mail by its id and the server, never the recipient.
+Without SMTP settings (the `make run` mode) messages are written as .eml files under
+instance/mail/.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import logging
 import smtplib
 from datetime import datetime, timedelta
 from email.message import EmailMessage
-from email.utils import make_msgid
+from email.utils import parseaddr
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -23,7 +25,10 @@ from core.db import UTCDateTime, after_commit, db, utcnow
 from core.scheduler import register_job
 
 logger = logging.getLogger(__name__)
-MAX_ATTEMPTS = 8
+# Tries are an hour apart at most, and a mail not sent in five days is given up, as
+# mail servers do (Postfix's maximal_queue_lifetime); MAX_ATTEMPTS marks a given-up row.
+MAX_ATTEMPTS = 200
+GIVE_UP_AFTER = timedelta(days=5)
 CLAIM_SECONDS = 120
 
 
@@ -76,9 +81,20 @@ def _as_email(mail: OutboxMail) -> EmailMessage:
     message["From"] = current_app.config["MAIL_FROM"]
     message["To"] = mail.to_address
     message["Subject"] = mail.subject
-    message["Message-ID"] = make_msgid(domain="gongfang.local")
+    message["Message-ID"] = message_id(mail)
     message.set_content(mail.body_text)
     return message
+
+
+def message_id(mail: OutboxMail) -> str:
+    """The same Message-ID on every try of one outbox row.
+
+    A process killed after the server accepted a mail but before it was marked sent
+    sends it again: with the same Message-ID the second copy is the same message,
+    which mail stores and readers drop as a duplicate (see `deliver`).
+    """
+    domain = parseaddr(current_app.config["MAIL_FROM"])[1].rpartition("@")[2]
+    return f"<outbox.{mail.id}.{mail.created_at:%Y%m%d%H%M%S}@{domain or 'gongfang.local'}>"
 
 
 def _transmit(message: EmailMessage, mail_id: int) -> None:
@@ -97,7 +113,13 @@ def _transmit(message: EmailMessage, mail_id: int) -> None:
 
 
 def deliver(mail_id: int) -> bool:
-    """Try to send one message now; True if it went out."""
+    """Try to send one message now; True if it went out.
+
+    At least once, never lost: the row is claimed, handed to the server, then marked
+    sent. A process killed before the server accepted it leaves a claim that runs out
+    after CLAIM_SECONDS, and the next try sends it once. Killed in the moment between
+    the server's "accepted" and the mark, it is sent again, with the same Message-ID.
+    """
     now = utcnow()
     with db.transaction() as session:
         if not _claim(session, mail_id, now):
@@ -107,15 +129,7 @@ def deliver(mail_id: int) -> bool:
     try:
         _transmit(message, mail_id)
     except (OSError, smtplib.SMTPException) as exc:
-        with db.transaction() as session:
-            mail = session.get(OutboxMail, mail_id)
-            mail.attempts += 1
-            mail.last_error = f"{type(exc).__name__}: {exc}"[:500]
-            mail.claimed_until = None
-            # Back off 1, 2, 4 ... minutes, at most an hour between tries.
-            mail.next_attempt_at = utcnow() + timedelta(minutes=min(60, 2 ** (mail.attempts - 1)))
-        logger.warning("mail %s not sent (attempt %s): %s", mail_id, mail.attempts,
-                       type(exc).__name__)
+        _not_sent(mail_id, exc)
         return False
     with db.transaction() as session:
         mail = session.get(OutboxMail, mail_id)
@@ -124,6 +138,49 @@ def deliver(mail_id: int) -> bool:
         mail.claimed_until = None
         mail.last_error = None
     return True
+
+
+def _refused_for_good(exc: Exception) -> bool:
+    # Only a recipient the server refuses for good is this mail's own fault; any other
+    # refusal (our sender address, a login, a full disk) would fail every mail alike
+    # and is fixed on the server, so those keep being tried.
+    return isinstance(exc, smtplib.SMTPRecipientsRefused) and all(
+        code >= 500 for code, _text in exc.recipients.values())
+
+
+def _reason(exc: Exception) -> str:
+    # Names and codes only: the server's own text may quote the recipient's address.
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return "recipient refused (" + ", ".join(
+            str(code) for code, _text in exc.recipients.values()) + ")"
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return f"{type(exc).__name__} {exc.smtp_code}"
+    return type(exc).__name__
+
+
+def _not_sent(mail_id: int, exc: Exception) -> None:
+    with db.transaction() as session:
+        mail = session.get(OutboxMail, mail_id)
+        mail.attempts += 1
+        mail.last_error = f"{type(exc).__name__}: {exc}"[:500]
+        mail.claimed_until = None
+        # Back off 1, 2, 4 ... minutes, at most an hour between tries.
+        mail.next_attempt_at = utcnow() + timedelta(minutes=min(60, 2 ** min(mail.attempts - 1, 6)))
+        given_up = (_refused_for_good(exc)
+                    or mail.next_attempt_at - mail.created_at > GIVE_UP_AFTER)
+        if given_up:
+            mail.attempts = max(mail.attempts, MAX_ATTEMPTS)  # the outbox skips it now
+        attempts, next_attempt_at = mail.attempts, mail.next_attempt_at
+    config = current_app.config
+    server = f"{config['SMTP_HOST']}:{config['SMTP_PORT']}" if config["SMTP_HOST"] \
+        else config["MAIL_DIR"]
+    if given_up:
+        logger.error("mail %s given up after %s attempts, not sent: %s (mail server %s)",
+                     mail_id, attempts, _reason(exc), server)
+    else:
+        logger.warning("mail %s kept in the outbox, not sent: %s (mail server %s); "
+                       "attempt %s, next try at %s UTC", mail_id, _reason(exc), server,
+                       attempts, f"{next_attempt_at:%Y-%m-%d %H:%M:%S}")
 
 
 @register_job("send_outbox", "interval", seconds=30)

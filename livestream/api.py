@@ -1,8 +1,8 @@
 """JSON API for live sessions and slots, validated and serialised with pydantic.
 
-A plain blueprint under /api/v1; its OpenAPI fragment (built from the same pydantic
-models) is served at /api/v1/livestream/openapi.json for the lead to merge into the
-main document. Errors are JSON `{"error": {"code", "message"}}` (core/errors.py).
+A plain blueprint under /api/v1; its part of the shop's one OpenAPI document
+(/api/openapi.json, core/openapi.py) is built from the same pydantic models. Errors
+are JSON `{"error": {"code", "message"}}` (core/errors.py).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from accounts.access import has_role
 from accounts.models import HostRole, Role, SignLanguage
 from core.db import get_session
 from core.errors import DomainError, NotAllowed, NotFound
+from core.openapi import declare_part
 from livestream import queries, services, slots
 from livestream.models import LiveSession, SessionStatus
 
@@ -276,8 +277,5 @@ def openapi_document() -> dict:
     }
 
 
-@bp.get("/livestream/openapi.json")
-def openapi():
-    """This package's OpenAPI fragment."""
-    return jsonify(openapi_document())
+declare_part("livestream", openapi_document)
 

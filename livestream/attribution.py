@@ -27,7 +27,7 @@ def watched_session(request: Request, now: float | None = None) -> int | None:
     """The session this browser watched within the last 30 minutes, if any."""
     raw = request.cookies.get(LIVE_COOKIE, "")
     session_text, _dot, stamp = raw.partition(".")
-    if not (session_text.isdigit() and stamp.isdigit()) or len(raw) > 40:
+    if not (session_text.isdecimal() and stamp.isdecimal()) or len(raw) > 40:
         return None
     age = (now or time.time()) - int(stamp)
     return int(session_text) if 0 <= age <= ATTRIBUTION_SECONDS else None

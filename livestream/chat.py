@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 from core.db import utcnow
 from core.errors import Conflict, DomainError, NotFound
 from core.events import publish_after_commit
-from core.rate_limits import rate_limits
+from core.rate_limits import count_tries, rate_limits, wait_message
 from livestream.live_prices import channel
 from livestream.models import LiveSession, SessionStatus
 from livestream.room_models import (
@@ -99,7 +99,14 @@ def post_message(*, session: Session, live: LiveSession, user, body: str,
         wait = limits.retry_after(RATE_RULE, key)
         raise MessageRefused(_l("You are sending messages quickly. Try again in %(n)d "
                                 "seconds.", n=wait), retry_after=wait)
+    # And across every room, so posting in many rooms at once does not get round it.
+    across = {"live-messages-from-user": f"user-{user.id}"}
+    if is_question:
+        across["live-questions-from-user"] = f"user-{user.id}"
+    if wait := max(limits.retry_after(rule, who) for rule, who in across.items()):
+        raise MessageRefused(wait_message(wait), retry_after=wait)
     limits.count(RATE_RULE, key)
+    count_tries(across)
     message = LiveMessage(session_id=live.id, user_id=user.id,
                           author_name=(user.display_name or "")[:60], body=text,
                           is_question=bool(is_question), created_at=now or utcnow())

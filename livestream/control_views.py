@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlmodel import select
 
+from core.audit import record
 from core.db import get_session, utcnow
 from core.errors import DomainError, NotAllowed, wants_json
 from core.events import bus
@@ -134,6 +135,12 @@ def _done(live: LiveSession, message, anchor: str = ""):
     return redirect(url_for("livestream.control_room", slug=live.slug) + anchor, code=303)
 
 
+def _audit(action: str, subject_type: str, subject_id, **details) -> None:
+    """The team member's or operator's action, saved with it (core/audit.py)."""
+    record(get_session(), actor=current_user.id, action=action, subject_type=subject_type,
+           subject_id=subject_id, details=details)
+
+
 def _refused(live, access, error: DomainError, **forms):
     """Undo what the action began and say why: as JSON, or on the page with the form."""
     get_session().rollback()
@@ -190,6 +197,7 @@ def control_go_live(slug: str):
         room.go_live(session=get_session(), live=live)
     except DomainError as error:
         return _refused(live, access, error)
+    _audit("live_session.go_live", "live_session", live.id)
     return _done(live, _("You are live. Viewers can see the room now."))
 
 
@@ -201,6 +209,7 @@ def control_end(slug: str):
         room.end(session=get_session(), live=live)
     except DomainError as error:
         return _refused(live, access, error)
+    _audit("live_session.end", "live_session", live.id)
     return _done(live, _("The stream has ended. Its page is now the replay."))
 
 
@@ -295,10 +304,12 @@ def control_hide(slug: str, message_id: int):
     """Take a message out of every room."""
     live, access = _control(slug, "moderate")
     try:
-        chat.hide_message(session=get_session(), live=live, message_id=message_id,
-                          by_user_id=current_user.id)
+        hidden = chat.hide_message(session=get_session(), live=live, message_id=message_id,
+                                   by_user_id=current_user.id)
     except DomainError as error:
         return _refused(live, access, error)
+    if hidden:
+        _audit("chat.hide", "live_message", message_id, live_session_id=live.id)
     return _done(live, _("The message is hidden from everyone."), "#control-qa")
 
 
@@ -307,10 +318,13 @@ def control_mute(slug: str, message_id: int):
     """Stop the message's author from posting in this stream."""
     live, access = _control(slug, "moderate")
     try:
-        chat.mute_author(session=get_session(), live=live, message_id=message_id,
-                         by_user_id=current_user.id)
+        muted = chat.mute_author(session=get_session(), live=live, message_id=message_id,
+                                 by_user_id=current_user.id)
     except DomainError as error:
         return _refused(live, access, error)
+    if muted:
+        author_id = get_session().get(LiveMessage, message_id).user_id
+        _audit("chat.mute", "user", author_id, live_session_id=live.id, message_id=message_id)
     return _done(live, _("That viewer can no longer post in this stream."), "#control-qa")
 
 
@@ -340,10 +354,11 @@ def control_block_word(slug: str):
     if not form.validate_on_submit():
         return _invalid(live, access, word_form=form)
     try:
-        chat.add_blocked_word(session=get_session(), workshop_id=live.workshop_id,
-                              word=form.word.data, by_user_id=current_user.id)
+        word = chat.add_blocked_word(session=get_session(), workshop_id=live.workshop_id,
+                                     word=form.word.data, by_user_id=current_user.id)
     except DomainError as error:
         return _refused(live, access, error, word_form=form)
+    _audit("chat.block_word", "blocked_word", word.id, workshop_id=live.workshop_id)
     return _done(live, _("Messages with that word are refused now."), "#control-words")
 
 
@@ -356,6 +371,7 @@ def control_unblock_word(slug: str, word_id: int):
                                  word_id=word_id)
     except DomainError as error:
         return _refused(live, access, error)
+    _audit("chat.unblock_word", "blocked_word", word_id, workshop_id=live.workshop_id)
     return _done(live, _("The word is allowed again."), "#control-words")
 
 

@@ -58,7 +58,7 @@ def parse_stream_name(name: str) -> tuple[int, StreamRole] | None:
     if name.endswith("-signer"):
         name, role = name[:-len("-signer")], StreamRole.INTERPRETER
     number = name.removeprefix("live-")
-    if not name.startswith("live-") or not number.isdigit() or len(number) > 12:
+    if not name.startswith("live-") or not number.isdecimal() or len(number) > 12:
         return None
     return int(number), role
 

@@ -18,6 +18,7 @@ from flask_login import current_user
 
 from accounts.access import has_role
 from accounts.models import Role
+from core.audit import record
 from core.db import get_session, utcnow
 from core.errors import NotAllowed
 from core.events.nchan import edge_secret
@@ -50,8 +51,9 @@ def edge_publish():
     try:
         name = edge.accept_push(session=get_session(), key=key)
     except edge.PushRefused as refused:
-        logger.info("live edge: refused a push from %s: %s", request.form.get("addr", "?"),
-                    refused.message)
+        # No client address: the app's logs hold none (core/access_log.py); a refused
+        # push is a presenter with an old key far more often than an attacker.
+        logger.info("live edge: refused a push: %s", refused.message)
         return Response(str(refused.message), status=403, mimetype="text/plain")
     logger.info("live edge: %s is reaching the edge", name)
     # A relative Location: nginx-rtmp renames the stream to exactly this.
@@ -125,6 +127,8 @@ def control_renew_key(slug: str, role: str):
     if not may_hold_key(access, which):
         raise NotAllowed(_("Your part in this stream does not include this."))
     edge.renew_key(session=get_session(), live=live, role=which)
+    record(get_session(), actor=current_user.id, action="stream_key.renew",
+           subject_type="live_session", subject_id=live.id, details={"role": which.value})
     return _done(live, _("The key is renewed. Put the new key into your streaming app; "
                          "the old key no longer works."), "#control-edge")
 

@@ -155,7 +155,7 @@ class SessionForm(Form):
             raw = (request.form.get(f"place-{product_id}") or "").strip()
             if not raw:
                 continue
-            if not raw.isdigit() or not 1 <= int(raw) <= MAX_PRODUCT_PLACE:
+            if not raw.isdecimal() or not 1 <= int(raw) <= MAX_PRODUCT_PLACE:
                 raise ValidationError(_l(
                     "Give each product's place as a whole number from 1 to %(most)d, or leave "
                     "it empty", most=MAX_PRODUCT_PLACE))

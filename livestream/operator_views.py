@@ -13,6 +13,7 @@ from sqlmodel import select
 
 from accounts.access import roles_required
 from accounts.models import HostRole, Role, SignLanguage, User
+from core.audit import record
 from core.db import get_session
 from core.errors import DomainError
 from core.forms import form_view, written_choices
@@ -105,6 +106,9 @@ def new_session():
             get_session().rollback()
             _apply_error(form, error)
         else:
+            for live in made:
+                record(get_session(), actor=current_user.id, action="live_session.plan",
+                       subject_type="live_session", subject_id=live.id)
             flash(_("Planned %(n)s session(s). Publish when ready.", n=len(made)), "success")
             return redirect(url_for("livestream.operator.detail", session_id=made[0].id),
                             code=303)
@@ -141,6 +145,9 @@ def edit_session(session_id: int):
         except DomainError as error:
             return _refused(error, url_for("livestream.operator.detail", session_id=session_id))
         else:
+            record(session, actor=current_user.id, action="live_session.edit",
+                   subject_type="live_session", subject_id=live.id,
+                   details={"hosts_told": change.people_told})
             _say_what_changed(change)
             return redirect(url_for("livestream.operator.detail", session_id=live.id), code=303)
     status = 400 if form.errors else 200
@@ -220,6 +227,8 @@ def detail(session_id: int):
         except DomainError as error:
             return _refused(error, url_for("livestream.operator.detail", session_id=live.id))
         else:
+            record(session, actor=current_user.id, action="slot.add", subject_type="live_session",
+                   subject_id=live.id, details={"role": form.role.data})
             flash(_("Added the slot."), "success")
             return redirect(url_for("livestream.operator.detail", session_id=live.id), code=303)
     team = queries.session_slots(session=session, live_ids=[live.id])[live.id]
@@ -246,7 +255,7 @@ def assign(slot_id: int):
     slot = session.get(LiveSessionSlot, slot_id) or abort(404)
     target = url_for("livestream.operator.detail", session_id=slot.session_id)
     raw = request.form.get(f"assign{slot_id}-host_id", "")
-    host = session.get(User, int(raw)) if raw.isdigit() and len(raw) < 12 else None
+    host = session.get(User, int(raw)) if raw.isdecimal() and len(raw) < 12 else None
     if host is None:
         flash(_("Choose a host"), "error")
         return redirect(target, code=303)
@@ -254,6 +263,8 @@ def assign(slot_id: int):
         slots.claim_slot(session=session, slot_id=slot_id, host=host, assigned_by=current_user)
     except DomainError as error:
         return _refused(error, target)
+    record(session, actor=current_user.id, action="slot.assign", subject_type="live_slot",
+           subject_id=slot_id, details={"live_session_id": slot.session_id, "host_id": host.id})
     flash(written_message(_("%(name)s now has the slot."), name=host.display_name), "success")
     return redirect(target, code=303)
 
@@ -273,6 +284,9 @@ def unassign(slot_id: int):
                            by_operator=current_user)
     except DomainError as error:
         return _refused(error, target)
+    record(session, actor=current_user.id, action="slot.unassign", subject_type="live_slot",
+           subject_id=slot_id,
+           details={"live_session_id": slot.session_id, "host_id": holder.id})
     flash(_("The slot is open again."), "success")
     return redirect(target, code=303)
 
@@ -288,6 +302,8 @@ def remove(slot_id: int):
         services.remove_slot(session=session, slot=slot)
     except DomainError as error:
         return _refused(error, target)
+    record(session, actor=current_user.id, action="slot.remove", subject_type="live_slot",
+           subject_id=slot_id, details={"live_session_id": slot.session_id})
     flash(_("Removed the slot."), "success")
     return redirect(target, code=303)
 
@@ -312,5 +328,8 @@ def change_status(session_id: int, action: str):
         change(session=get_session(), live=live)
     except DomainError as error:
         return _refused(error, target)
+    record(get_session(), actor=current_user.id,
+           action=f"live_session.{action.replace('-', '_')}", subject_type="live_session",
+           subject_id=live.id)
     flash(str(message), "success")
     return redirect(target, code=303)

@@ -49,7 +49,7 @@ class PinForm(Form):
     def product(self) -> int | None:
         """The chosen product's id, or None when the value is not a number."""
         text = (self.product_id.data or "").strip()
-        return int(text) if text.isdigit() and len(text) < 10 else None
+        return int(text) if text.isdecimal() and len(text) < 10 else None
 
 
 class LivePriceForm(Form):
@@ -83,7 +83,7 @@ class LivePriceForm(Form):
     def variant(self) -> int | None:
         """The chosen version's id, or None when the value is not a number."""
         text = (self.variant_id.data or "").strip()
-        return int(text) if text.isdigit() and len(text) < 10 else None
+        return int(text) if text.isdecimal() and len(text) < 10 else None
 
 
 class AnswerForm(Form):

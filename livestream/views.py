@@ -14,7 +14,7 @@ from sqlmodel import select
 
 from accounts.access import has_role, roles_required
 from accounts.models import HostProfile, Role, User
-from core.db import get_session
+from core.db import get_session, writes_on_get
 from core.errors import DomainError
 from core.navigation import ANYONE, SIGNED_IN, add_nav, add_operator_link
 from livestream import calendars, lifecycle, queries, replay, slots
@@ -119,6 +119,7 @@ def session_calendar(slug: str):
 
 @bp.route("/host/schedule")
 @roles_required(Role.HOST)
+@writes_on_get  # the calendar feed token is made on the first visit
 def host_schedule():
     """The host's own slots, the open slots they qualify for, and their calendar feed."""
     session = get_session()

@@ -8,6 +8,7 @@ from flask_login import current_user
 
 from accounts.access import roles_required
 from accounts.models import Role
+from core.audit import record
 from core.db import get_session
 from core.forms import form_view
 from shop import bank_transfer
@@ -28,6 +29,10 @@ def operator_bank_transfer():
             session=session, account_name=form.account_name.data,
             bank_name=form.bank_name.data, account_number=form.account_number.data,
             note=form.note.data or "", by_user_id=current_user.id)
+        # Where buyers send money: who changed it matters, the number stays out of the trail.
+        record(session, actor=current_user.id, action="bank_account.change",
+               subject_type="bank_transfer_account",
+               subject_id=bank_transfer.ACCOUNT_ID)
         flash(_("The bank account is saved. Order pages and mails show it from now on."),
               "success")
         return redirect(url_for("shop.operator_bank_transfer"))

@@ -76,7 +76,7 @@ def _raw() -> dict[int, tuple[int, int | None]]:
     raw = web_session.get(SESSION_KEY) or {}
     result = {}
     for key, value in raw.items():
-        if str(key).isdigit() and isinstance(value, list) and len(value) == 2:
+        if str(key).isdecimal() and isinstance(value, list) and len(value) == 2:
             result[int(key)] = (int(value[0]), value[1])
     return result
 
@@ -238,7 +238,7 @@ def wanted_lines() -> list[WantedLine]:
 def merge_guest_cart(*, session: Session, user_id: int, guest: dict) -> None:
     """Add a guest cart to the account's cart (quantities add up, capped)."""
     for key, value in guest.items():
-        if not (str(key).isdigit() and isinstance(value, list) and len(value) == 2):
+        if not (str(key).isdecimal() and isinstance(value, list) and len(value) == 2):
             continue
         variant_id, quantity = int(key), int(value[0])
         if session.get(ProductVariant, variant_id) is None:

@@ -15,6 +15,7 @@ from wtforms.fields.choices import SelectChoice
 from accounts.access import roles_required
 from accounts.models import Role, User, UserRole, Workshop
 from catalog.models import Product
+from core.audit import record
 from core.db import get_session
 from core.errors import DomainError, NotFound
 from core.forms import form_view, written_choices
@@ -86,14 +87,19 @@ def operator_pay():
     form = _with_makers(PayoutForm(prefix="pay"), get_session())
     if form.validate_on_submit():
         try:
-            payouts.pay_maker(session=get_session(), maker_id=int(form.maker_id.data),
-                              amount=form.amount.fen, method=form.method.data,
-                              reference=form.reference.data, by_user_id=current_user.id)
+            payout = payouts.pay_maker(
+                session=get_session(), maker_id=int(form.maker_id.data), amount=form.amount.fen,
+                method=form.method.data, reference=form.reference.data,
+                by_user_id=current_user.id)
         except DomainError as exc:
             if exc.status_code == 404:
                 raise
             form.amount.errors.append(exc.message)
         else:
+            record(get_session(), actor=current_user.id, action="payout.create",
+                   subject_type="payout", subject_id=payout.id,
+                   details={"maker_id": payout.maker_id, "amount": payout.amount,
+                            "currency": payout.currency, "method": str(payout.method)})
             flash(_("The payout is recorded."), "success")
             return redirect(url_for("income.operator_payouts"))
     return _payouts_page(400, payout_form=form)
@@ -106,14 +112,17 @@ def operator_adjust():
     form = _with_makers(AdjustmentForm(prefix="adjust"), get_session())
     if form.validate_on_submit():
         try:
-            ledger.adjust(session=get_session(), maker_id=int(form.maker_id.data),
-                          amount=form.amount.fen, reason=form.reason.data,
-                          by_user_id=current_user.id, key=secrets.token_hex(12))
+            entry = ledger.adjust(session=get_session(), maker_id=int(form.maker_id.data),
+                                  amount=form.amount.fen, reason=form.reason.data,
+                                  by_user_id=current_user.id, key=secrets.token_hex(12))
         except DomainError as exc:
             if exc.status_code == 404:
                 raise
             form.amount.errors.append(exc.message)
         else:
+            record(get_session(), actor=current_user.id, action="ledger.adjust",
+                   subject_type="maker", subject_id=int(form.maker_id.data),
+                   details={"ledger_entry_id": entry.id, "amount": form.amount.fen})
             flash(_("The correction is recorded."), "success")
             return redirect(url_for("income.operator_payouts"))
     return _payouts_page(400, adjust_form=form)
@@ -131,6 +140,9 @@ def operator_create_batch():
         except DomainError as exc:
             form.month.errors.append(exc.message)
         else:
+            record(get_session(), actor=current_user.id, action="payout_batch.create",
+                   subject_type="payout_batch", subject_id=batch.id,
+                   details={"month": batch.month})
             return redirect(url_for("income.operator_batch", batch_id=batch.id))
     return _payouts_page(400, batch_form=form)
 
@@ -159,6 +171,11 @@ def operator_batch(batch_id: int):
             except DomainError as exc:
                 form.reference.errors.append(exc.message)
             else:
+                rows = payouts.batch_payouts(get_session(), batch.id)
+                record(get_session(), actor=current_user.id, action="payout_batch.mark_paid",
+                       subject_type="payout_batch", subject_id=batch.id,
+                       details={"payouts": len(rows),
+                                "amount": sum(p.amount for p, _u in rows)})
                 flash(_("Every payout in the batch is booked as paid."), "success")
                 return redirect(url_for("income.operator_batch", batch_id=batch.id))
         status = 400
@@ -250,6 +267,9 @@ def operator_commission():
                 workshop_id=int(raw) if kind == "workshop" else None,
                 product_id=int(raw) if kind == "product" else None,
                 by_user_id=current_user.id)
+            record(get_session(), actor=current_user.id, action="commission.set",
+                   subject_type="platform_fee", subject_id=form.scope.data,
+                   details={"rate_basis_points": form.rate.basis_points})
             flash(_("The platform fee is saved. It applies to sales from now on."), "success")
             return redirect(url_for("income.operator_commission"))
         status = 400
@@ -284,6 +304,9 @@ def operator_add_stall_member(point_id: int):
             form.email.errors.append(_("There is no account with that email address"))
         else:
             sales_points.add_member(session=session, sales_point=point, user_id=user.id)
+            record(session, actor=current_user.id, action="sales_point.member_add",
+                   subject_type="sales_point", subject_id=point.id,
+                   details={"user_id": user.id})
             flash(_("They can now use this stall's till."), "success")
             return redirect(url_for("income.operator_sales_points"))
     points = session.exec(select(SalesPoint).order_by(SalesPoint.name)).all()

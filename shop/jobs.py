@@ -1,4 +1,5 @@
-"""Scheduled shop jobs: give back the stock of orders not paid in time."""
+"""Scheduled shop jobs: give back the stock of orders not paid in time, and square card
+payments with Stripe when its webhook never came."""
 
 from __future__ import annotations
 
@@ -10,10 +11,11 @@ from sqlmodel import select
 
 from core.db import db, utcnow
 from core.scheduler import register_job
-from shop import payments
+from shop import payments, reconciliation
 from shop.models import Order, Payment, PaymentRecordStatus, ProviderName
 from shop.providers import StripeProvider
 from shop.stripe_events import reconcile
+from shop.stripe_refunds import RetryLater
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +63,16 @@ def _check_card_first(order_id: int) -> bool:
             return True
         if intent.status != "succeeded":
             return False
-    with db.transaction() as session:
-        reconcile(session=session, payment=session.get(Payment, payment.id), intent=intent)
+    try:
+        with db.transaction() as session:
+            reconcile(session=session, payment=session.get(Payment, payment.id), intent=intent)
+    except RetryLater:
+        logger.warning("order %s paid but not settled yet; kept for the next run", order_id)
     return True
+
+
+@register_job("reconcile_card_payments", "interval", seconds=120)
+def reconcile_card_payments() -> int:
+    """Ask Stripe about card payments still pending after ten minutes, and about those
+    of cancelled orders; settle, keep or refund them (shop.reconciliation)."""
+    return reconciliation.reconcile_card_payments()

@@ -81,12 +81,28 @@ def _how_to_pay_offline(session: Session, order: Order) -> list[str]:
     return lines
 
 
-def order_paid(*, session: Session, order: Order) -> None:
-    """Your payment arrived."""
+def order_paid(*, session: Session, order: Order, after_cancel: bool = False) -> None:
+    """Your payment arrived (`after_cancel`: after we had cancelled the order, and the
+    goods were still here, so it goes ahead)."""
     def build():
-        return (_("Order %(number)s is paid", number=order.number),
-                [_("We have received %(total)s for order %(number)s.", total=_total(order),
-                   number=order.number)])
+        lines = [_("We have received %(total)s for order %(number)s.", total=_total(order),
+                   number=order.number)]
+        if after_cancel:
+            lines.append(_("Your payment came after we had cancelled the order, but the "
+                           "goods were still here: your order goes ahead."))
+        return _("Order %(number)s is paid", number=order.number), lines
+    _send(session, order, build)
+
+
+def late_payment_refunded(*, session: Session, order: Order, amount: int) -> None:
+    """Your payment came after the order was cancelled and the goods had gone: refunded."""
+    def build():
+        return (_("Refund for order %(number)s", number=order.number),
+                [_("Your payment of %(amount)s for order %(number)s came after the order "
+                   "had been cancelled, and the goods have gone to another buyer.",
+                   amount=_total(order, amount), number=order.number),
+                 _("We have refunded %(amount)s to your card. Your bank may take a few "
+                   "days to show it.", amount=_total(order, amount))])
     _send(session, order, build)
 
 

@@ -9,6 +9,7 @@ from sqlmodel import select
 
 from accounts.access import roles_required
 from accounts.models import Role
+from core.audit import record
 from core.db import get_session
 from core.errors import Conflict, NotFound
 from core.forms import form_view
@@ -91,6 +92,8 @@ def operator_mark_paid(number: str):
     payments.mark_paid(session=session, payment=payment, amount=form.amount.fen,
                        currency=payment.currency, by_user_id=current_user.id,
                        method=OfflineMethod(form.method.data), reference=form.reference.data)
+    _audit(order, "order.mark_paid", payment_id=payment.id, amount=payment.amount,
+           currency=payment.currency, method=form.method.data)
     return _done(order, _("Order %(number)s is marked as paid.", number=order.number))
 
 
@@ -107,6 +110,7 @@ def operator_ship(number: str):
                                    to=FulfilmentStatus.SHIPPED, by_user_id=current_user.id,
                                    tracking_number=form.tracking_number.data.strip()):
         raise Conflict(_("This order has already been sent or picked up."))
+    _audit(order, "order.ship")
     return _done(order, _("Order %(number)s is marked as shipped.", number=order.number))
 
 
@@ -122,6 +126,7 @@ def operator_picked_up(number: str):
     if not payments.set_fulfilment(session=get_session(), order=order,
                                    to=FulfilmentStatus.PICKED_UP, by_user_id=current_user.id):
         raise Conflict(_("This order has already been sent or picked up."))
+    _audit(order, "order.pick_up")
     return _done(order, _("Order %(number)s is marked as picked up.", number=order.number))
 
 
@@ -137,6 +142,7 @@ def operator_cancel(number: str):
     if not payments.cancel_unpaid(session=get_session(), order=order,
                                   by_user_id=current_user.id):
         raise Conflict(_("Only an unpaid open order can be cancelled. Refund a paid one."))
+    _audit(order, "order.cancel")
     return _done(order, _("Order %(number)s is cancelled.", number=order.number))
 
 
@@ -149,7 +155,17 @@ def operator_refund(number: str):
     form = RefundForm(prefix="refund")
     if not form.validate_on_submit():
         return _detail_page(order, 400, refund_form=form)
-    refunds.refund_order(session=get_session(), order=order, amount=form.amount.money.amount,
-                         reason=form.reason.data.strip(), restock=form.restock.data,
-                         by_user_id=current_user.id)
+    refund = refunds.refund_order(
+        session=get_session(), order=order, amount=form.amount.money.amount,
+        reason=form.reason.data.strip(), restock=form.restock.data, by_user_id=current_user.id)
+    get_session().refresh(order)
+    _audit(order, "order.refund", refund_id=refund.id, amount=refund.amount,
+           currency=order.currency, full=order.refunded_amount >= order.paid_amount,
+           restock=bool(form.restock.data))
     return _done(order, _("The refund is recorded."))
+
+
+def _audit(order: Order, action: str, **details) -> None:
+    """The operator's action on the order, saved with it (core/audit.py)."""
+    record(get_session(), actor=current_user.id, action=action, subject_type="order",
+           subject_id=order.number, details={"order_id": order.id, **details})

@@ -13,7 +13,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from accounts.access import roles_required
 from accounts.models import Role
-from core.db import get_session, utcnow
+from core.db import get_session, utcnow, writes_on_get
 from core.errors import Conflict, NotFound
 from shop import bank_transfer, queries
 from shop.models import (
@@ -128,6 +128,7 @@ def my_order_lines():
 
 
 @bp.route("/downloads/<token>")
+@writes_on_get  # counts the download
 def download(token: str):
     """A paid audiobook's file, while the link is fresh and has downloads left."""
     serializer = URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_DOWNLOAD_SALT)

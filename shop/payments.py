@@ -91,6 +91,16 @@ def mark_paid(*, session: Session, payment: Payment, amount: int, currency: str,
             payment_status=PaymentStatus.PAID, paid_amount=amount, paid_at=now,
             status=OrderStatus.OPEN if note is None else order.status,
             needs_attention=note))
+        if note is not None:
+            # No sale: the goods went to another buyer. Nothing is credited, sold or
+            # mailed; the money is the buyer's until it is given back (a card payment
+            # at once, by shop.reconciliation; an offline one by an operator).
+            session.refresh(order)
+            record_change(session, order, "payment", PaymentStatus.NOT_PAID.value,
+                          PaymentStatus.PAID.value, by_user_id=by_user_id,
+                          by_system=by_system, note=note)
+            session.flush()
+            return True
     _update(session, sa.update(StockHold).where(
         StockHold.order_id == order.id, StockHold.status == HoldStatus.HELD,
     ).values(status=HoldStatus.SOLD, closed_at=now))
@@ -111,7 +121,7 @@ def mark_paid(*, session: Session, payment: Payment, amount: int, currency: str,
                        by_system=by_system or "payment", notify=False)
     session.flush()
     ledger.credit_paid_order(session=session, order=order)
-    mails.order_paid(session=session, order=order)
+    mails.order_paid(session=session, order=order, after_cancel=not was_open)
     return True
 
 

@@ -16,6 +16,9 @@ from core.errors import DomainError
 from shop.models import Order, Payment, PaymentRecordStatus, ProviderName
 
 logger = logging.getLogger(__name__)
+# stripe-python's DEBUG lines hold whole request and response bodies: a PaymentIntent's
+# client secret, the buyer's e-mail. Its INFO lines (method, path, status) are enough.
+logging.getLogger("stripe").setLevel(logging.INFO)
 
 
 class PaymentProvider(Protocol):

@@ -62,7 +62,7 @@ def till(point_id: int):
         if not name.startswith("qty-") or not str(raw).strip():
             continue
         variant, text = name[4:], str(raw).strip()
-        if not variant.isdigit() or not text.isdigit() or len(text) > 3:
+        if not variant.isdecimal() or not text.isdecimal() or len(text) > 3:
             errors.append(_("Quantity must be a whole number, like 2"))
             continue
         if int(text):

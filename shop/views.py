@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
 from flask import session as web_session
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -15,6 +15,7 @@ from core.errors import DomainError
 from core.forms import form_view
 from core.i18n import current_locale_name
 from core.navigation import SIGNED_IN, add_nav, add_operator_link
+from core.rate_limits import TooManyRequests, client_address, refuse_if_over
 from core.written import written_message
 from livestream import attribution
 from shop import bank_transfer, cart, orders
@@ -52,7 +53,7 @@ def _form_page(template: str, form, **context):
 
 def _whole_number(raw, message) -> int:
     text = (raw or "").strip()
-    if not text.isdigit() or len(text) > 9:
+    if not text.isdecimal() or len(text) > 9:
         raise DomainError(message)
     return int(text)
 
@@ -82,7 +83,7 @@ def cart_add():
     raw_session = request.form.get("live_session_id")
     live_session_id = attribution.session_presenting(
         get_session(), variant_id=variant_id,
-        session_id=int(raw_session) if raw_session and raw_session.isdigit()
+        session_id=int(raw_session) if raw_session and raw_session.isdecimal()
         and len(raw_session) < 10 else attribution.watched_session(request))
     line = cart.add(variant_id, quantity, live_session_id)
     flash(written_message(_("%(name)s is in your cart (%(quantity)d)."), name=line.name,
@@ -287,12 +288,18 @@ def checkout_place():
         return redirect(missing)
     if form.errors:
         return _check_page(form, 400)
+    try:
+        refuse_if_over({"orders-from-buyer": _buyer(), "orders-from-address": client_address()})
+    except TooManyRequests as limited:
+        page = make_response(_check_page(form, 429, limited.message))
+        page.headers["Retry-After"] = str(limited.retry_after)
+        return page
     shown_total = (form.total_amount.data or "").strip()
     try:
         order, created = complete_checkout(
             session=session, lines=cart.wanted_lines(), state=_state(),
             idempotency_key=form.idempotency_key.data,
-            expected_total=int(shown_total) if shown_total.isdigit() and len(shown_total) < 16
+            expected_total=int(shown_total) if shown_total.isdecimal() and len(shown_total) < 16
             else -1,
             user_id=current_user.id if current_user.is_authenticated else None,
             locale=current_locale_name())
@@ -306,6 +313,13 @@ def checkout_place():
         cart.forget()
         web_session.pop(CHECKOUT_KEY, None)
     return _after_placing(order)
+
+
+def _buyer() -> str:
+    """Who is placing orders: the account, or this browser's own mark for a guest."""
+    if current_user.is_authenticated:
+        return f"user-{current_user.id}"
+    return "guest-" + web_session.setdefault("buyer", secrets.token_urlsafe(12))
 
 
 def _after_placing(order):

@@ -93,10 +93,15 @@ def publish_after_commit(session, channel: str, kind: str, data: dict) -> None:
     events = bus()
 
     def publish() -> None:
+        from core import metrics
+
         try:
             events.publish(channel, kind, data)
         except EventsUnavailable as exc:
+            metrics.event_published(kind, lost=True)
             logger.warning("events: %s not published on %s: %s", kind, channel, exc)
+        else:
+            metrics.event_published(kind)
 
     after_commit(session, publish)
 

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 
 from flask import Response
 
+from core import metrics
 from core.events.base import EventBus, EventsUnavailable, Subscription, encode_data, parse_id
 
 logger = logging.getLogger(__name__)
@@ -87,6 +88,7 @@ class EventStream:
         self._lifetime = stream_seconds
         self._messages: Iterator[bytes] | None = None
         self._closed = False
+        metrics.stream_opened()
 
     def __iter__(self) -> Iterator[bytes]:
         self._messages = self._generate()
@@ -134,6 +136,7 @@ class EventStream:
         if self._closed:
             return
         self._closed = True
+        metrics.stream_closed()
         try:
             self.subscription.close()
         finally:

@@ -90,4 +90,9 @@
     tick();
     setInterval(tick, 1000);
   }
+
+  // "Print" on a statement (here, not in an onclick: the page's policy refuses those).
+  document.querySelectorAll("[data-print-page]").forEach(function (button) {
+    button.addEventListener("click", function () { window.print(); });
+  });
 })();

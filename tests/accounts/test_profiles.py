@@ -35,10 +35,11 @@ def test_maker_profile_saves(client, db_session, maker):
     assert "陈师傅" in page
 
 
-def test_disability_category_is_dropped_without_consent(client, db_session, maker):
+def test_disability_category_is_refused_without_consent(client, db_session, maker):
+    # Said at the box (tests/accounts/test_consent.py), rather than dropped unseen.
     response = client.post("/account/maker-profile",
                            data={**PROFILE, "disability_category": "hearing"})
-    assert response.status_code == 302
+    assert response.status_code == 400
     profile = _profile(db_session, maker)
     assert profile.disability_category is None and profile.disability_consent is False
 

@@ -23,6 +23,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from tests.browser import csp
 from tests.browser.browsers import (
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -130,10 +131,21 @@ def browser():
                                                   args=CHROMIUM_ARGS)
         except Error as exc:
             cannot_run(f"Chromium at {CHROMIUM} did not start: {exc}")
+        chromium.new_context = csp.watched_new_context(chromium.new_context)
         yield chromium
         chromium.close()
     finally:
         playwright.stop()
+
+
+@pytest.fixture(autouse=True)
+def no_csp_violation():
+    """Fail the test if any page it drove reported a Content-Security-Policy violation."""
+    csp.VIOLATIONS.clear()
+    yield
+    found, csp.VIOLATIONS[:] = list(csp.VIOLATIONS), []
+    if found:
+        pytest.fail("Content-Security-Policy violations:\n" + "\n".join(found), pytrace=False)
 
 
 @pytest.fixture

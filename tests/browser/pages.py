@@ -120,7 +120,20 @@ PAGES: dict[str, tuple[Visit, ...]] = {
     "accounts.host_profile": (
         Visit("host-profile", "/account/host-profile", role="host", states=(ERRORS,)),
     ),
+    "privacy.personal_data": (Visit("personal-data", "/account/personal-data", role="maker"),),
+    # The demo shopper's orders may still be under way: the page then says what must
+    # happen first, and has no form to fail.
+    "privacy.erase_me": (Visit("erase-me", "/account/erase", role="shopper"),),
+    "privacy.erased": (Visit("erased", "/account/erased"),),
+    "privacy.operator_erase": (
+        Visit("operator-erase", "/operator/users/{user_id}/erase", role="operator"),
+    ),
     "operator_accounts.dashboard": (Visit("operator", "/operator/", role="operator"),),
+    "operator_accounts.audit.entries": (
+        Visit("operator-audit", "/operator/audit", role="operator"),
+        Visit("operator-audit-bad-date", "/operator/audit?date_from=2026-13-01",
+              role="operator", status=400),
+    ),
     "operator_accounts.users": (
         Visit("operator-users", "/operator/users", role="operator"),
         Visit("operator-users-search", "/operator/users?q=%E7%8E%8B", role="operator"),
@@ -269,6 +282,9 @@ ERROR_PAGES: tuple[Visit, ...] = (
 NOT_PAGES: dict[str, str] = {
     "static": "CSS, JavaScript and images",
     "site.health": "/healthz: JSON for the load balancer",
+    "site.readiness": "/readyz: JSON for the load balancer and the operator",
+    "site.security_txt": "/.well-known/security.txt: plain text for security researchers",
+    "site.metrics": "/metrics: Prometheus text for the operator's scraper",
     "site.switch_language": "/language/<code>: sets a cookie and redirects back",
     # Files
     "catalog.product_image_file": "/media/products/<name>: product pictures",
@@ -277,6 +293,7 @@ NOT_PAGES: dict[str, str] = {
     "income.export_income": "a maker's income as .csv or .xlsx",
     "income.workshop_export": "a workshop's income as .csv",
     "income.impact_csv": "/operator/impact.csv: the impact report as .csv",
+    "operator_accounts.audit.entries_csv": "/operator/audit.csv: the audit trail as .csv",
     "income.operator_batch_csv": "a payout batch as .csv for the bank",
     "livestream.host_feed": "/calendar/host/<token>.ics: a host's calendar feed",
     "livestream.session_calendar": "/live/<slug>/calendar.ics: one session as .ics",
@@ -294,15 +311,16 @@ NOT_PAGES: dict[str, str] = {
     "catalog.api.workshops": "JSON API",
     "catalog.api.workshop_detail": "JSON API",
     "catalog.api.maker_detail": "JSON API",
-    "catalog.api.openapi_document": "OpenAPI JSON",
+    "site.openapi.document": "/api/openapi.json: the OpenAPI document",
+    "site.openapi.old_document_0": "the OpenAPI document's old address: a redirect",
+    "site.openapi.old_document_1": "the OpenAPI document's old address: a redirect",
+    "site.openapi.old_document_2": "the OpenAPI document's old address: a redirect",
     "income.api_maker": "JSON API",
     "income.api_workshop": "JSON API",
     "livestream.api.list_sessions": "JSON API",
     "livestream.api.get_session_detail": "JSON API",
     "livestream.api.list_slots": "JSON API",
     "livestream.api.my_open_slots": "JSON API",
-    "livestream.api.openapi": "OpenAPI JSON",
-    "openapi_api/v1/spec": "OpenAPI JSON",
 }
 
 

@@ -19,7 +19,7 @@ from playwright.sync_api import expect
 
 from core.demo import DEMO_OPERATOR_EMAIL, DEMO_PASSWORD
 from tests.browser.conftest import ROLE_ACCOUNTS, fill_cart, fill_checkout
-from tests.browser.helpers import main_menu, sign_in
+from tests.browser.helpers import main_menu, picture_loaded, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -78,8 +78,7 @@ def test_maker_reads_this_month_and_downloads_the_same_figures(live_server, new_
     # A photo beside each product line, described for people who cannot see it.
     photo = page.locator(".income-products li").first.get_by_role("img")
     expect(photo).to_have_attribute("alt", "十对红色梅花盘扣排成两行")
-    photo.scroll_into_view_if_needed()
-    assert photo.evaluate("img => img.complete && img.naturalWidth > 0"), "the photo did not load"
+    assert picture_loaded(photo), "the photo did not load"
     # The chart's figures are in a real table, this month last, the same as the headline.
     assert len(board["months"]) == 6
     assert all(re.fullmatch(r"\d{4}年\d{1,2}月", month) for month in board["months"])

@@ -16,7 +16,7 @@ from playwright.sync_api import expect
 
 from core.demo import DEMO_OPERATOR_EMAIL, DEMO_PASSWORD
 from tests.browser.conftest import ROLE_ACCOUNTS
-from tests.browser.helpers import sign_in
+from tests.browser.helpers import picture_loaded, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -40,12 +40,6 @@ def photo_jpeg() -> bytes:
 def choose_photo(page) -> None:
     page.get_by_label("照片（JPG、PNG 或 WebP，不超过 10 MB）").set_input_files(
         {"name": "pingan-knot.jpg", "mimeType": "image/jpeg", "buffer": photo_jpeg()})
-
-
-def loaded(image) -> bool:
-    """Whether the browser has really shown the picture (not a broken image)."""
-    image.scroll_into_view_if_needed()
-    return image.evaluate("img => img.complete && img.naturalWidth > 0")
 
 
 def test_coordinator_lists_a_product_operator_publishes_it_shopper_finds_it(
@@ -95,7 +89,7 @@ def test_coordinator_lists_a_product_operator_publishes_it_shopper_finds_it(
     expect(maker.get_by_role("status")).to_have_text("照片已添加。")
     photo = maker.get_by_role("region", name="照片").get_by_role("img", name=ALT)
     expect(photo).to_have_count(1)
-    assert loaded(photo)
+    assert picture_loaded(photo)
     shots.take(maker, "photo-added")
 
     maker.get_by_role("button", name="提交审核").click()
@@ -125,7 +119,7 @@ def test_coordinator_lists_a_product_operator_publishes_it_shopper_finds_it(
     facts = operator.get_by_role("main").locator("dl")
     expect(facts).to_contain_text(re.compile(r"状态\s*等待审核"))
     expect(facts).to_contain_text("分得收入的")
-    assert loaded(operator.get_by_role("img", name=ALT))
+    assert picture_loaded(operator.get_by_role("img", name=ALT))
     versions = operator.get_by_role("table", name="款式")
     expect(versions.get_by_role("row").filter(has_text="PK-PINGAN-RED").locator("td")
            ).to_have_text(["¥36.00", "15"])
@@ -148,12 +142,12 @@ def test_coordinator_lists_a_product_operator_publishes_it_shopper_finds_it(
     card = shopper.locator(".product-card").filter(has_text=TITLE)
     expect(card).to_contain_text(WORKSHOP)
     expect(card).to_contain_text("¥36.00")
-    assert loaded(card.get_by_role("img", name=ALT))
+    assert picture_loaded(card.get_by_role("img", name=ALT))
     shots.take(shopper, "search-finds-it")
     card.get_by_role("link", name=TITLE).click()
     expect(shopper.get_by_role("heading", level=1)).to_have_text(TITLE)
     expect(shopper.get_by_role("main")).to_contain_text("¥36.00")
-    assert loaded(shopper.get_by_role("main").get_by_role("img", name=ALT).first)
+    assert picture_loaded(shopper.get_by_role("main").get_by_role("img", name=ALT).first)
     shots.take(shopper, "product-page")
 
 

@@ -9,7 +9,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.helpers import FocusWalker, describe_violations, run_axe
+from tests.browser.helpers import FocusWalker, describe_violations, picture_loaded, run_axe
 from tests.browser.shop_steps import mail_to, order_link_in, order_of, variant_stock
 
 pytestmark = pytest.mark.browser
@@ -27,8 +27,7 @@ def _photo_shows(page, alt: str) -> None:
     """The photo is there and has loaded (not a broken image showing its alt text)."""
     photo = page.get_by_role("img", name=alt)
     expect(photo).to_be_visible()
-    page.wait_for_function("(img) => img.complete && img.naturalWidth > 0",
-                           arg=photo.element_handle())
+    assert picture_loaded(photo), f"the photo {alt} did not load"
 
 
 def _rows_stack(rows) -> None:

@@ -270,3 +270,20 @@ def test_the_edge_going_away_loses_nothing_and_comes_back(app, client, db_sessio
     message = viewer.next_message()
     assert message.event == "pin" and message.data["product_id"] == second
     viewer.close()
+
+
+def test_the_edge_config_command_writes_a_config_nginx_accepts(app, tmp_path):
+    """`flask edge-config` (what `make edge` runs), with the low-latency setting: nginx
+    itself checks the file (`nginx -t`) with the Debian modules it loads."""
+    out = tmp_path / "edge"
+    result = app.test_cli_runner().invoke(args=[
+        "edge-config", "--out", str(out), "--http-port", str(free_port()),
+        "--rtmp-port", str(free_port()), "--hls-fragment", "1s",
+        "--hls-playlist-length", "4s"])
+    assert result.exit_code == 0, result.output
+    text = (out / "nginx.conf").read_text()
+    assert "hls_fragment 1s;" in text and "hls_playlist_length 4s;" in text
+    assert app.config["SECRET_KEY"] not in text
+    checked = subprocess.run(["nginx", "-t", "-p", str(out), "-e", str(out / "error.log"),
+                              "-c", "nginx.conf"], capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stderr

@@ -5,106 +5,20 @@ other resumes without a gap. Real gunicorn, real Redis, both databases."""
 from __future__ import annotations
 
 import json
-import os
-import re
 import secrets
-import signal
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
 
-import requests
-
-from tests.factories import PASSWORD
+from tests.app_processes import EventStream as _Stream
+from tests.app_processes import post_form
+from tests.app_processes import signed_in as _signed_in
+from tests.app_processes import start_gunicorn as _start
+from tests.app_processes import stop as _stop
 from tests.livestream.room_helpers import make_live_room
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _start(env: dict) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
-    gunicorn = Path(sys.executable).with_name("gunicorn")
-    process = subprocess.Popen(
-        [str(gunicorn), "--bind", f"127.0.0.1:{port}", "--workers", "1",
-         "--worker-class", "gevent", "--worker-connections", "200", "--timeout", "60",
-         "--log-level", "warning", "app:app"],
-        cwd=ROOT, env={**os.environ, **env}, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            requests.get(f"{url}/healthz", timeout=2)
-            return process, url
-        except requests.RequestException:
-            if process.poll() is not None:
-                break
-            time.sleep(0.2)
-    _stop(process)
-    raise RuntimeError("gunicorn did not start")
-
-
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-
-
-def _token(html: str) -> str:
-    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)
-
-
-def _signed_in(url: str, email: str) -> requests.Session:
-    browser = requests.Session()
-    page = browser.get(f"{url}/account/login", timeout=10).text
-    response = browser.post(f"{url}/account/login", timeout=10, data={
-        "login": email, "password": PASSWORD, "csrf_token": _token(page)})
-    assert response.status_code in (200, 302), response.text[:300]
-    return browser
 
 
 def _post(browser, url, path, data):
-    token = _token(browser.get(f"{url}/live/{path.split('/')[2]}/control", timeout=10).text)
-    response = browser.post(f"{url}{path}", data={**data, "csrf_token": token},
-                            headers={"Accept": "application/json"}, timeout=10)
+    response = post_form(browser, url, path, data,
+                         form_page=f"/live/{path.split('/')[2]}/control")
     assert response.status_code == 200, response.text[:300]
-
-
-class _Stream:
-    def __init__(self, url, last_id=None):
-        headers = {"Last-Event-ID": last_id} if last_id else {}
-        self.response = requests.get(url, stream=True, timeout=30, headers=headers)
-        self.chunks = self.response.iter_content(chunk_size=None, decode_unicode=True)
-        self.buffer = ""
-
-    def next(self) -> dict:
-        while "\n\n" not in self.buffer:
-            self.buffer += next(self.chunks)
-        frame, self.buffer = self.buffer.split("\n\n", 1)
-        fields = {}
-        for line in frame.split("\n"):
-            name, _sep, value = line.partition(": ")
-            fields[name] = value
-        return fields
-
-    def next_event(self) -> dict:
-        while True:
-            fields = self.next()
-            if "event" in fields:
-                return fields
-
-    def close(self):
-        self.response.close()
 
 
 def test_events_cross_processes_and_resume_on_the_other(database_url, redis_url, db_session,

@@ -6,39 +6,20 @@ with a session per thread. No timing assertions.
 
 from __future__ import annotations
 
-import re
 import secrets
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-import requests
 from sqlmodel import func, select
 
 from core.db import db
 from shop.models import Order, OrderLine, StockHold
 from shop.orders import OutOfStock
 from tests.shop.helpers import make_shop, place, stock_of
+from tests.shop.http_buyers import prepare_buyer as _prepare_buyer
 
 BUYERS = 64
 UNITS = 100
-
-
-def _prepare_buyer(base: str, variant_id: int, quantity: int) -> tuple[requests.Session, dict]:
-    """Fill the cart and every checkout question; return the 'place order' form."""
-    browser = requests.Session()
-    browser.cookies.set("lang", "en")
-    add = browser.post(f"{base}/cart/add", data={"variant_id": variant_id,
-                                                 "quantity": quantity}, timeout=60)
-    assert add.status_code == 200, add.text[:300]
-    browser.post(f"{base}/checkout/contact", data={"name": "买家", "email": "b@example.cn"},
-                 timeout=60)
-    browser.post(f"{base}/checkout/pickup", data={"point": "metro-gulou"}, timeout=60)
-    browser.post(f"{base}/checkout/payment", data={"method": "offline"}, timeout=60)
-    page = browser.get(f"{base}/checkout/check", timeout=60).text
-    fields = dict(re.findall(r'name="(idempotency_key|total_amount)"[^>]*value="([^"]*)"',
-                             page))
-    assert set(fields) == {"idempotency_key", "total_amount"}, page[:500]
-    return browser, fields
 
 
 def test_64_buyers_over_http_sell_exactly_100(app, db_session, live_server):
