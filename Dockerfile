@@ -19,6 +19,7 @@ COPY core core
 COPY accounts accounts
 COPY catalog catalog
 COPY shop shop
+COPY income income
 COPY livestream livestream
 COPY migrations migrations
 COPY templates templates

@@ -53,8 +53,8 @@ def create_app(config: dict | None = None) -> Flask:
 
     from accounts.navigation import register_navigation as accounts_navigation
     from catalog.views import register_navigation as catalog_navigation
+    from income.views import register_navigation as income_navigation
     from livestream.views import register_navigation as livestream_navigation
-    from shop.income_views import register_navigation as income_navigation
     from shop.views import register_navigation as shop_navigation
 
     catalog_navigation()
@@ -68,8 +68,8 @@ def create_app(config: dict | None = None) -> Flask:
     from accounts.views import bp as accounts_bp
     from catalog.views import bp as catalog_bp
     from core.views import bp as site_bp
+    from income.routes import bp as income_bp
     from livestream.views import bp as livestream_bp
-    from shop.income_routes import bp as income_bp
     from shop.views import bp as shop_bp
 
     app.register_blueprint(site_bp)

@@ -240,7 +240,7 @@ CSV_COLUMNS = ["id", "at", "actor_id", "actor_name", "action", "subject_type", "
 def entries_csv():
     """Every entry the filters choose, for a spreadsheet: times in the shop's zone with
     their offset, details as JSON."""
-    from shop.income_exports import csv_response
+    from income.exports import csv_response
 
     form = _filter_form()
     if not form.validate():

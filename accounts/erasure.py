@@ -35,6 +35,7 @@ from accounts.models import (
 from core.audit import record
 from core.db import utcnow
 from core.mail import MAX_ATTEMPTS, OutboxMail
+from income.models import LedgerEntry, Payout, PayoutStatus, SalesPointMember
 from livestream.models import (
     HostCalendarFeed,
     LiveSession,
@@ -44,7 +45,6 @@ from livestream.models import (
     SessionStatus,
 )
 from livestream.room_models import LiveMessage, LivePriceClaim
-from shop.ledger_models import LedgerEntry, Payout, PayoutStatus, SalesPointMember
 from shop.models import CartItem, Order, OrderStatus
 
 FORMER_MEMBER = "前成员"  # stored as written, like any name; pages translate the label

@@ -40,10 +40,10 @@ from catalog.models import Product, ProductVariant
 from core.db import utcnow
 from core.mail import OutboxMail
 from core.timezones import user_zone_name
+from income.exports import safe_cell, yuan
+from income.models import LedgerEntry, MonthlyStatement, Payout
 from livestream.models import LiveSession, Notice, ReminderRequest
 from livestream.room_models import LiveMessage
-from shop.income_exports import safe_cell, yuan
-from shop.ledger_models import LedgerEntry, MonthlyStatement, Payout
 from shop.models import CartItem, Order, OrderLine, Refund
 
 SECTION_TITLES = {
@@ -156,7 +156,7 @@ def _value_labels() -> dict[str, dict]:
     from accounts.forms import MakerProfileForm
     from accounts.models import HOST_ROLE_LABELS, ROLE_LABELS, SIGN_LANGUAGE_LABELS
     from core.i18n import LANGUAGE_NAMES
-    from shop.ledger_models import ENTRY_LABELS
+    from income.models import ENTRY_LABELS
     from shop.models import STATUS_LABELS
 
     codes = {**ENTRY_LABELS, **STATUS_LABELS}

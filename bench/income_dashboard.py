@@ -48,8 +48,7 @@ def seed(app, entries: int, rng: random.Random) -> int:
     from catalog.models import Product, ProductImage, ProductStatus, ProductVariant
     from core.cli import alembic_config
     from core.db import db, utcnow
-    from livestream.models import LiveSession, SessionStatus
-    from shop.ledger_models import (
+    from income.models import (
         Channel,
         EntryKind,
         LedgerEntry,
@@ -58,6 +57,7 @@ def seed(app, entries: int, rng: random.Random) -> int:
         PayoutStatus,
         SalesPoint,
     )
+    from livestream.models import LiveSession, SessionStatus
 
     with app.app_context():
         command.upgrade(alembic_config(), "heads")
@@ -158,7 +158,7 @@ def measure(url: str, *, entries: int, runs: int, max_seconds: float) -> dict:
     from sqlalchemy import event
 
     from app import create_app
-    from shop import income_queries as q
+    from income import queries as q
 
     app = create_app({"DATABASE_URL": url, "TESTING": True, "WTF_CSRF_ENABLED": False,
                       "SECRET_KEY": "b" * 40})

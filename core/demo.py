@@ -23,7 +23,7 @@ def load_demo() -> None:
                                operator_email=DEMO_OPERATOR_EMAIL)
         products = load_catalog(session=session, people=people)
         load_livestream(session=session, people=people, products=products)
-        from shop.income_demo import load_income
+        from income.demo import load_income
 
         load_income(session=session, people=people)
         from shop.bank_transfer import load_demo_account

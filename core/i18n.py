@@ -18,7 +18,7 @@ from core.timezones import local_datetime  # noqa: F401  (callers import it from
 
 LANGUAGE_COOKIE = "lang"
 # Each feature package keeps its own catalog; Flask-Babel merges them.
-TRANSLATION_PACKAGES = ("core", "accounts", "catalog", "shop", "livestream")
+TRANSLATION_PACKAGES = ("core", "accounts", "catalog", "shop", "income", "livestream")
 HTML_LANG = {"zh_Hans_CN": "zh-CN", "en": "en"}
 LANGUAGE_NAMES = {"zh_Hans_CN": "中文", "en": "English"}
 # Accept-Language tags for each locale; Werkzeug falls back to the primary tag, so

@@ -1,7 +1,7 @@
 """The OpenAPI parts of the JSON answers outside /api/v1: health and readiness, the
 Stripe webhook, makers' income, the live room's state, messages and control figures.
 
-These views shape their answers as plain dicts (shop/income_views.py,
+These views shape their answers as plain dicts (income/views.py,
 livestream/room_views.py, livestream/control_views.py, livestream/room_state.py), so
 their schemas are written out here, field for field; tests/security/test_api_schema.py
 runs schemathesis against them, so a field added there and not here fails.

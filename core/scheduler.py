@@ -64,7 +64,7 @@ def import_job_modules() -> None:
     """Import each package's jobs module so its jobs register."""
     import importlib
 
-    for module in ("core.mail", "catalog.jobs", "shop.jobs", "shop.income_jobs",
+    for module in ("core.mail", "catalog.jobs", "shop.jobs", "income.jobs",
                    "livestream.jobs", "accounts.jobs"):
         try:
             importlib.import_module(module)

@@ -16,9 +16,9 @@ from sqlmodel import Session, func, select
 
 from accounts.models import Role, User, UserRole, WorkshopMember
 from catalog.models import Product
+from income.models import EntryKind, LedgerEntry
 from livestream.models import LiveSession, LiveSessionProduct, SessionStatus
 from livestream.room_models import LiveMessage, LiveViewer
-from shop.ledger_models import EntryKind, LedgerEntry
 from shop.models import Order, OrderLine
 
 SALE_KINDS = (EntryKind.SALE, EntryKind.COMMISSION, EntryKind.REFUND,

@@ -9,9 +9,9 @@ from flask_login import current_user, login_required
 from core.db import get_session
 from core.errors import NotAllowed
 from core.written import as_written
+from income.exports import csv_response, yuan
 from livestream import report
 from livestream.views import _visible_session, bp
-from shop.income_exports import csv_response, yuan
 
 
 def _readable_report(slug: str):

@@ -14,7 +14,8 @@ from sqlmodel import Session, select
 
 from catalog.models import Product, ProductVariant
 from core.db import utcnow
-from shop import ledger, mails
+from income import ledger
+from shop import mails
 from shop.history import record_change
 from shop.models import (
     DownloadGrant,

@@ -39,7 +39,8 @@ from sqlmodel import Session, select
 
 from core.db import db, utcnow
 from core.money import Money
-from shop import ledger, mails, payments
+from income import ledger
+from shop import mails, payments
 from shop.history import record_change
 from shop.models import (
     DownloadGrant,

@@ -16,7 +16,8 @@ from catalog.models import ProductVariant
 from core.db import utcnow
 from core.errors import Conflict, DomainError
 from core.money import Money
-from shop import ledger, mails
+from income import ledger
+from shop import mails
 from shop.history import record_change
 from shop.models import (
     DownloadGrant,

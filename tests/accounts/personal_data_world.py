@@ -11,13 +11,13 @@ from accounts import services as account_services
 from accounts.models import Role
 from catalog.models import ProductVariant
 from core.db import utcnow
+from income.models import PayoutMethod
+from income.payouts import pay_maker
 from livestream.models import LiveSession, SessionStatus
 from livestream.room_models import LiveMessage
-from shop.ledger_models import PayoutMethod
 from shop.models import DeliveryMethod, FulfilmentStatus
 from shop.orders import Contact, Delivery
 from shop.payments import mark_paid, set_fulfilment
-from shop.payouts import pay_maker
 from tests.factories import make_product, make_user, make_workshop
 from tests.shop.helpers import payment_of, place
 
@@ -74,7 +74,7 @@ def build(session, *, pay_out: bool = True) -> dict:
                             body="可以寄到外地吗？"))
     session.flush()
     if pay_out:
-        from shop.payouts import payable
+        from income.payouts import payable
 
         pay_maker(session=session, maker_id=maker.id, amount=payable(session, maker.id),
                   method=PayoutMethod.BANK, reference="BANK-REF-1", by_user_id=operator.id)

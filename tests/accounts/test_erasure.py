@@ -11,9 +11,9 @@ from sqlmodel import func, select
 
 from accounts.models import MakerProfile, User, UserRole
 from core.audit import AuditEntry
+from income.models import LedgerEntry, Payout
+from income.queries import impact, this_month
 from livestream.room_models import LiveMessage
-from shop.income_queries import impact, this_month
-from shop.ledger_models import LedgerEntry, Payout
 from shop.models import Order, OrderLine
 from tests.accounts.pages import csrf_token, error_summary
 from tests.accounts.personal_data_world import (

@@ -386,8 +386,8 @@ def demo_samples(app) -> dict:
     from accounts.models import User, Workshop
     from catalog.models import Product
     from core.db import db, utcnow
+    from income.models import SalesPoint
     from livestream.models import LiveSession
-    from shop.ledger_models import SalesPoint
     from shop.models import Order
 
     with app.test_request_context(), db.transaction(write=False) as session:

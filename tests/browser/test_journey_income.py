@@ -163,7 +163,7 @@ def exact_share(app, email: str, sku: str, line_total: int) -> Fraction:
     from accounts.models import User
     from catalog.models import Product, ProductMaker, ProductVariant
     from core.db import db
-    from shop.ledger import commission_rate
+    from income.ledger import commission_rate
 
     with app.test_request_context(), db.transaction(write=False) as session:
         maker = session.exec(select(User).where(User.email == email)).one()

@@ -7,12 +7,12 @@ import pytest
 from sqlmodel import select
 
 from accounts.models import Role
-from shop.ledger_models import LedgerEntry, Payout, PayoutBatch
+from income.models import LedgerEntry, Payout, PayoutBatch
 from shop.models import Order
 from tests.core.audit_helpers import actions, entries
 from tests.factories import login, make_user
+from tests.income.helpers import maker_shop, paid_order
 from tests.shop.helpers import make_shop, place
-from tests.shop.income_helpers import maker_shop, paid_order
 
 
 @pytest.fixture
@@ -187,7 +187,7 @@ def test_the_bank_account_for_transfers(client, db_session, operator):
 
 
 def test_adding_a_person_to_a_stalls_till(client, db_session, operator):
-    from shop.sales_points import create_sales_point
+    from income.sales_points import create_sales_point
 
     with db_session() as session:
         point = create_sales_point(session=session, slug="gulou", name="鼓楼站")

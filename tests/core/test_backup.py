@@ -22,7 +22,7 @@ from catalog.media import add_image
 from catalog.models import ProductVariant
 from core.backup import file_sha256, referenced_media
 from core.db import db
-from shop import ledger
+from income import ledger
 from shop.models import (
     HoldStatus,
     Order,

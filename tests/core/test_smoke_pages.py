@@ -67,7 +67,7 @@ def test_each_reader_sees_only_their_own_links(client, db_session):
     """Not "My stall" for everyone: each link is for the readers it serves, and the
     profile pages moved from the menu to the account page."""
     from accounts.models import Role
-    from shop.sales_points import add_member, create_sales_point
+    from income.sales_points import add_member, create_sales_point
     from tests.factories import login, make_user
 
     with db_session() as session:

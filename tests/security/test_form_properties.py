@@ -14,8 +14,8 @@ from sqlmodel import func, select
 
 from accounts.models import Role
 from catalog.models import Category, Product, ProductStatus, ProductVariant
+from income.models import LedgerEntry
 from livestream.models import LiveSession
-from shop.ledger_models import LedgerEntry
 from shop.models import Order
 from tests.factories import login, make_product, make_user, make_workshop
 

@@ -30,10 +30,10 @@ from shop.models import DownloadGrant, Order, OrderLine, PaymentStatus
 from shop.order_views import download_url
 from tests.conftest import WEBHOOK_SECRET, wait_for
 from tests.factories import login, make_user
+from tests.income.helpers import maker_shop, paid_order
 from tests.livestream.room_helpers import make_live_room
 from tests.security.log_search import INTERNALS, EveryRecord, RecordingClient, found, listen
 from tests.shop.helpers import make_shop, signed_event
-from tests.shop.income_helpers import maker_shop, paid_order
 
 PASSWORD = "Leak-check-passw0rd-81kq"
 NEW_PASSWORD = "Leak-check-new-passw0rd-3mz"

@@ -18,18 +18,18 @@ from accounts.auth import make_reset_token
 from accounts.models import HostCapability, HostRole, Role
 from catalog.models import ProductImage, ProductStatus, ProductVariant
 from core.db import utcnow
+from income import sales_points
+from income.models import PayoutBatch
 from livestream import calendars, chat, room
 from livestream.live_prices import start_live_price
 from livestream.models import LiveSession, LiveSessionProduct, LiveSessionSlot, SessionStatus
 from livestream.room_models import BlockedWord
-from shop import sales_points
-from shop.ledger_models import PayoutBatch
 from shop.models import DownloadGrant, OrderLine
 from shop.order_views import download_url
 from tests.factories import make_product, make_user, make_workshop
+from tests.income.helpers import paid_order
 from tests.livestream.factories import make_host
 from tests.shop.helpers import place
-from tests.shop.income_helpers import paid_order
 
 ROLES = ("anonymous", "shopper", "maker", "coordinator", "stall_seller", "presenter",
          "interpreter", "captioner", "operator")

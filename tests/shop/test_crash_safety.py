@@ -28,7 +28,7 @@ from catalog.models import ProductVariant
 from core.db import db, utcnow
 from core.mail import OutboxMail, message_id
 from core.scheduler import run_job
-from shop.ledger_models import EntryKind, LedgerEntry
+from income.models import EntryKind, LedgerEntry
 from shop.models import (
     HoldStatus,
     Order,

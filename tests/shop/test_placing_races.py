@@ -14,7 +14,8 @@ from sqlmodel import func, select
 from catalog.models import ProductVariant
 from core.db import db
 from core.errors import Conflict
-from shop import ledger, orders, payments, refunds
+from income import ledger
+from shop import orders, payments, refunds
 from shop.models import Order, OrderIdempotencyKey, ProviderName, Refund, StockHold
 from shop.orders import OutOfStock, WantedLine, place_order
 from tests.factories import make_user

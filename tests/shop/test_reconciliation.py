@@ -23,8 +23,9 @@ from sqlmodel import func, select
 from core.db import utcnow
 from core.mail import OutboxMail
 from core.scheduler import run_job
-from shop import ledger, payments
-from shop.ledger_models import LedgerEntry
+from income import ledger
+from income.models import LedgerEntry
+from shop import payments
 from shop.models import (
     HoldStatus,
     Order,

@@ -19,7 +19,8 @@ from sqlmodel import select
 
 from accounts.models import Role
 from core.mail import OutboxMail
-from shop import ledger, refunds
+from income import ledger
+from shop import refunds
 from shop.models import (
     Order,
     OrderStatusChange,

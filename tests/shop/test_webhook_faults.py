@@ -14,7 +14,7 @@ import pytest
 import stripe
 from sqlmodel import func, select
 
-from shop.ledger_models import LedgerEntry
+from income.models import LedgerEntry
 from shop.models import (
     HoldStatus,
     PaymentEvent,

@@ -1,0 +1,74 @@
+"""Demo income: a readable month for the knot-button makers and a metro-cart stall sale.
+
+Found by natural keys (order idempotency keys, the stall sale's key), so loading twice
+adds nothing.
+"""
+
+from __future__ import annotations
+
+from sqlmodel import Session, select
+
+from catalog.models import ProductVariant
+from income import sales_points
+from income.models import StallPayment
+from livestream.models import LiveSession
+from shop.models import DeliveryMethod, Payment, ProviderName
+from shop.orders import Contact, Delivery, WantedLine, place_order
+from shop.payments import mark_paid
+from shop.providers import get_provider
+
+DEMO_ORDERS = [
+    # key, [(sku, quantity)], from the first live stream?
+    ("demo-income-order-0001", [("PK-PLUM-RED", 2)], False),
+    ("demo-income-order-0002", [("PK-PLUM-BLU", 1), ("PK-BOOK", 2)], True),
+    ("demo-income-order-0003", [("PK-PLUM-RED", 3)], True),
+    ("demo-income-order-0004", [("PK-BFLY", 2), ("FB-TOTE", 1)], False),
+]
+
+
+def _variant(session: Session, sku: str) -> ProductVariant | None:
+    return session.exec(select(ProductVariant).where(ProductVariant.sku == sku)).first()
+
+
+def load_income(*, session: Session, people: dict) -> None:
+    """Paid orders this month, one from a live stream, and a stall sale at a metro cart."""
+    # Bought in last week's stream (livestream.demo), so its replay's report has figures.
+    stream = session.exec(select(LiveSession).where(
+        LiveSession.slug == "pankou-last-week")).first() or session.exec(
+        select(LiveSession).order_by(LiveSession.planned_start)).first()
+    operator = people["operator"]
+    for key, wanted, live in DEMO_ORDERS:
+        lines = []
+        for sku, quantity in wanted:
+            variant = _variant(session, sku)
+            if variant is None:
+                break
+            lines.append(WantedLine(variant.id, quantity,
+                                    stream.id if (live and stream) else None))
+        else:
+            order, created = place_order(
+                session=session, lines=lines,
+                contact=Contact(name="顾客小李", email="shopper@demo.gongfang.cn"),
+                delivery=Delivery(method=DeliveryMethod.PICKUP, pickup_point="metro-gulou",
+                                  pickup_point_name="鼓楼地铁站"),
+                provider=ProviderName.OFFLINE, idempotency_key=key, hold_minutes=15)
+            if created:
+                get_provider(ProviderName.OFFLINE).record_payment(session=session, order=order)
+            payment = session.exec(select(Payment).where(Payment.order_id == order.id)).first()
+            if payment is not None:
+                mark_paid(session=session, payment=payment, amount=order.total_amount,
+                          currency=order.currency, by_user_id=operator.id, by_system="demo")
+    point = sales_points.create_sales_point(session=session, slug="metro-gulou-cart",
+                                            name="鼓楼地铁站小黄车", district="海曙区")
+    seller = people["makers"].get("cart1@demo.gongfang.cn")
+    if seller is None:
+        return
+    sales_points.add_member(session=session, sales_point=point, user_id=seller.id)
+    wanted = [(sku, n) for sku, n in (("PK-PLUM-RED", 1), ("YC-COOKIE-S", 3))
+              if _variant(session, sku) is not None]
+    if wanted:
+        sales_points.record_sale(
+            session=session, sales_point=point,
+            lines=[sales_points.TillLine(_variant(session, s).id, n) for s, n in wanted],
+            payment_method=StallPayment.QR, by_user_id=seller.id,
+            idempotency_key="demo-income-stall-0001")

@@ -1,0 +1,103 @@
+"""Forms for payouts, corrections, batches, platform fees and the stall till."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from wtforms import HiddenField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, Regexp, ValidationError
+
+from core.forms import Form
+from core.money import Money, MoneyError
+from income.models import ENTRY_LABELS, PayoutMethod, StallPayment
+
+
+def _fen(field, *, signed=False, message) -> int:
+    text = (field.data or "").strip()
+    negative = signed and text.startswith("-")
+    try:
+        value = Money.parse(text[1:] if negative else text).amount
+    except MoneyError as exc:
+        raise ValidationError(message) from exc
+    return -value if negative else value
+
+
+def _maker_field():
+    # Choices are the shop's makers, set by the view (income.operator_views); an id
+    # that is not one of them (typed, forged, another role's) is refused by the select.
+    return SelectField(_l("Maker"), validate_choice=True,
+                       invalid_choice_message=_l("Choose a maker from the list"),
+                       validators=[DataRequired(_l("Choose the maker"))])
+
+
+class PayoutForm(Form):
+    maker_id = _maker_field()
+    amount = StringField(_l("Amount in yuan"), validators=[DataRequired(_l("Enter the amount"))])
+    method = RadioField(_l("How was it paid?"), choices=[
+        SelectChoice(m.value, ENTRY_LABELS[m]) for m in PayoutMethod],
+        validators=[DataRequired(_l("Choose bank transfer or mobile wallet"))])
+    reference = StringField(_l("Transfer reference"), validators=[
+        DataRequired(_l("Enter the transfer reference")),
+        Length(max=100, message=_l("Reference must be 100 characters or fewer"))])
+
+    def validate_amount(self, field):
+        field.fen = _fen(field, message=_l("Amount must be a number of yuan, like 120.50"))
+        if field.fen <= 0:
+            raise ValidationError(_l("Payout must be more than ¥0.00"))
+
+
+class AdjustmentForm(Form):
+    maker_id = _maker_field()
+    amount = StringField(_l("Amount in yuan"), description=_l(
+        "Put a minus sign in front to take money away, like -20"),
+        validators=[DataRequired(_l("Enter the amount"))])
+    reason = TextAreaField(_l("Reason"), validators=[
+        DataRequired(_l("Enter the reason for the correction")),
+        Length(max=300, message=_l("Reason must be 300 characters or fewer"))])
+
+    def validate_amount(self, field):
+        field.fen = _fen(field, signed=True,
+                         message=_l("Amount must be a number of yuan, like 120.50 or -20"))
+        if field.fen == 0:
+            raise ValidationError(_l("Amount must not be ¥0.00"))
+
+
+class BatchForm(Form):
+    month = StringField(_l("Month"), description=_l("Year and month, like 2026-11"),
+                        validators=[DataRequired(_l("Enter the month")), Regexp(
+                            r"^\d{4}-(0[1-9]|1[0-2])$",
+                            message=_l("Enter the month as year and month, like 2026-11"))])
+
+
+class BatchPaidForm(Form):
+    reference = StringField(_l("Bank batch reference"), validators=[
+        DataRequired(_l("Enter the transfer reference")),
+        Length(max=100, message=_l("Reference must be 100 characters or fewer"))])
+
+
+class CommissionForm(Form):
+    scope = SelectField(_l("Applies to"), choices=[])
+    rate = StringField(_l("Platform fee in percent"), description=_l("0 to 100, like 5 or 2.5"),
+                       validators=[DataRequired(_l("Enter the platform fee"))])
+
+    def validate_rate(self, field):
+        try:
+            basis = Money.parse(field.data).amount  # percent with 2 decimals = basis points
+        except MoneyError as exc:
+            raise ValidationError(_l("Platform fee must be a number from 0 to 100")) from exc
+        if basis > 10000:
+            raise ValidationError(_l("Platform fee must be a number from 0 to 100"))
+        field.basis_points = basis
+
+
+class TillForm(Form):
+    key = HiddenField()
+    payment = RadioField(_l("How did they pay?"), choices=[
+        SelectChoice(p.value, ENTRY_LABELS[p]) for p in StallPayment],
+        validators=[DataRequired(_l("Choose cash or QR code"))])
+
+
+class StallMemberForm(Form):
+    email = StringField(_l("Email address of the person who runs the stall"), validators=[
+        DataRequired(_l("Enter the email address")),
+        Length(max=320, message=_l("Email address must be 320 characters or fewer"))])
