@@ -31,6 +31,27 @@ bp = Blueprint("operator_accounts", __name__, url_prefix="/operator")
 PAGE_SIZE = 50
 
 
+def person_or_404(user_id: int) -> User:
+    """The person the operator's page is about."""
+    return get_session().get(User, user_id) or abort(404)
+
+
+def form_page(template: str, form, **context):
+    """A page with a form: answered 400 when it shows errors (GOV.UK pattern), else 200."""
+    return render_template(template, form=form, **context), 400 if form.errors else 200
+
+
+def done(message, endpoint: str, **values):
+    """Say the change is saved and go to `endpoint`'s page (a redirect after the POST)."""
+    flash(message, "success")
+    return redirect(url_for(endpoint, **values))
+
+
+def back_to_person(user: User, message):
+    """Say the change to `user` is saved, on their page."""
+    return done(message, "operator_accounts.user_detail", user_id=user.id)
+
+
 @bp.route("/")
 @roles_required(Role.OPERATOR)
 def dashboard():
@@ -76,7 +97,7 @@ def _roles_by_user(user_ids: list[int]) -> dict[int, list[Role]]:
 def user_detail(user_id: int):
     """Change a person's roles or stop them signing in."""
     session = get_session()
-    user = session.get(User, user_id) or abort(404)
+    user = person_or_404(user_id)
     held = _roles_by_user([user.id])[user.id]
     form = UserRolesForm(data={"roles": [r.value for r in held],
                                "is_active_account": user.is_active_account})
@@ -90,12 +111,10 @@ def user_detail(user_id: int):
             _audit_account_change(user, before=set(held), after=chosen, active=active)
             user.is_active_account = active
             session.add(user)
-            flash(written_message(_("Saved the changes to %(name)s."), name=user.display_name),
-                  "success")
-            return redirect(url_for("operator_accounts.user_detail", user_id=user.id))
-    status = 400 if form.errors else 200
+            return back_to_person(user, written_message(_("Saved the changes to %(name)s."),
+                                                        name=user.display_name))
     return _user_page(user, form=form,
-                      capability_form=HostCapabilityForm(prefix="qualification")), status
+                      capability_form=HostCapabilityForm(prefix="qualification"))
 
 
 def _audit_account_change(user: User, *, before: set[Role], after: set[Role],
@@ -117,9 +136,10 @@ def _user_page(user: User, *, form, capability_form):
     capabilities = get_session().exec(
         select(HostCapability).where(HostCapability.user_id == user.id)
         .order_by(HostCapability.role, HostCapability.sign_language)).all()
+    has_errors = bool(form.errors or capability_form.errors)
     return render_template("accounts/operator/user_detail.html", user=user, form=form,
                            capability_form=capability_form, capabilities=capabilities,
-                           has_errors=bool(form.errors or capability_form.errors))
+                           has_errors=has_errors), 400 if has_errors else 200
 
 
 @bp.route("/users/<int:user_id>/host-capabilities", methods=["POST"])
@@ -129,7 +149,7 @@ def host_capability_add(user_id: int):
     """Record a role a host can take, with its sign language and level (which the
     operator has checked: hosts do not grade themselves)."""
     session = get_session()
-    user = session.get(User, user_id) or abort(404)
+    user = person_or_404(user_id)
     capability_form = HostCapabilityForm(prefix="qualification")
     if capability_form.validate_on_submit():
         language = capability_form.sign_language.data or None
@@ -141,14 +161,13 @@ def host_capability_add(user_id: int):
                subject_id=user.id, details={"role": capability_form.role.data,
                                             "sign_language": language,
                                             "level": int(capability_form.level.data)})
-        flash(written_message(_("Saved the qualification for %(name)s."),
-                              name=user.display_name), "success")
-        return redirect(url_for("operator_accounts.user_detail", user_id=user.id))
+        return back_to_person(user, written_message(_("Saved the qualification for %(name)s."),
+                                                    name=user.display_name))
     held = _roles_by_user([user.id])[user.id]
     form = UserRolesForm(data={"roles": [r.value for r in held],
                                "is_active_account": user.is_active_account},
                          formdata=None)
-    return _user_page(user, form=form, capability_form=capability_form), 400
+    return _user_page(user, form=form, capability_form=capability_form)
 
 
 @bp.route("/users/<int:user_id>/host-capabilities/<int:capability_id>/remove",
@@ -166,8 +185,8 @@ def host_capability_remove(user_id: int, capability_id: int):
                "role": str(capability.role),
                "sign_language": str(capability.sign_language) if capability.sign_language
                else None})
-    flash(_("The qualification was removed."), "success")
-    return redirect(url_for("operator_accounts.user_detail", user_id=user_id))
+    return done(_("The qualification was removed."), "operator_accounts.user_detail",
+                user_id=user_id)
 
 
 @bp.route("/workshops")
@@ -200,12 +219,9 @@ def workshop_new():
         else:
             record(get_session(), actor=current_user.id, action="workshop.create",
                    subject_type="workshop", subject_id=workshop.id)
-            flash(written_message(_("Added %(name)s."), name=as_written(workshop, "name")),
-                  "success")
-            return redirect(url_for("operator_accounts.workshop_detail",
-                                    workshop_id=workshop.id))
-    status = 400 if form.errors else 200
-    return render_template("accounts/operator/workshop_new.html", form=form), status
+            return done(written_message(_("Added %(name)s."), name=as_written(workshop, "name")),
+                        "operator_accounts.workshop_detail", workshop_id=workshop.id)
+    return form_page("accounts/operator/workshop_new.html", form)
 
 
 @bp.route("/workshops/<int:workshop_id>", methods=["GET", "POST"])
@@ -228,16 +244,13 @@ def workshop_detail(workshop_id: int):
                    subject_type="workshop", subject_id=workshop.id,
                    details={"user_id": user.id,
                             "coordinator": bool(form.is_coordinator.data)})
-            flash(written_message(_("%(name)s is now a member."), name=user.display_name),
-                  "success")
-            return redirect(url_for("operator_accounts.workshop_detail",
-                                    workshop_id=workshop.id))
+            return done(written_message(_("%(name)s is now a member."), name=user.display_name),
+                        "operator_accounts.workshop_detail", workshop_id=workshop.id)
     members = session.exec(
         select(WorkshopMember, User).join(User, User.id == WorkshopMember.user_id)
         .where(WorkshopMember.workshop_id == workshop.id).order_by(User.display_name)).all()
-    status = 400 if form.errors else 200
-    return render_template("accounts/operator/workshop_detail.html", workshop=workshop,
-                           members=members, form=form), status
+    return form_page("accounts/operator/workshop_detail.html", form, workshop=workshop,
+                     members=members)
 
 
 @bp.route("/workshops/<int:workshop_id>/members/<int:user_id>/remove", methods=["POST"])
@@ -249,8 +262,8 @@ def workshop_member_remove(workshop_id: int, user_id: int):
     services.remove_member(session=session, workshop=workshop, user_id=user_id)
     record(session, actor=current_user.id, action="workshop.member_remove",
            subject_type="workshop", subject_id=workshop.id, details={"user_id": user_id})
-    flash(_("The member was removed."), "success")
-    return redirect(url_for("operator_accounts.workshop_detail", workshop_id=workshop.id))
+    return done(_("The member was removed."), "operator_accounts.workshop_detail",
+                workshop_id=workshop.id)
 
 
 # The audit trail's pages live under /operator too (accounts/audit_views.py).

@@ -3,7 +3,7 @@ carries out an erasure someone asked for in person or by letter."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, logout_user
 
@@ -12,6 +12,7 @@ from accounts.access import roles_required
 from accounts.auth import password_matches
 from accounts.forms import EraseMyDataForm, OperatorEraseForm
 from accounts.models import Role, User
+from accounts.operator_views import back_to_person, form_page, person_or_404
 from accounts.personal_data import export_zip
 from core.db import get_session, no_write_lock, write_lock_for_this_request
 from core.forms import form_view
@@ -126,7 +127,7 @@ def erased():
 def operator_erase(user_id: int):
     """Erase a person's details when they asked the federation rather than the site."""
     session = get_session()
-    user = session.get(User, user_id) or abort(404)
+    user = person_or_404(user_id)
     if user.erased_at is not None:
         return redirect(url_for("operator_accounts.user_detail", user_id=user.id))
     blockers = erasure.erasure_blockers(session, user)
@@ -136,12 +137,11 @@ def operator_erase(user_id: int):
             form.confirm.errors = [_("Erase your own details from your account page")]
         else:
             pseudonym = erasure.erase_person(session=session, user=user, by=current_user)
-            flash(_("The person's details were erased. They are %(pseudonym)s in the books "
-                    "now.", pseudonym=pseudonym), "success")
-            return redirect(url_for("operator_accounts.user_detail", user_id=user.id))
-    status = 400 if form.errors else 200
-    return render_template("accounts/operator/erase.html", form=form, person=user,
-                           blockers=blocker_messages(blockers, own=False)), status
+            return back_to_person(user, _("The person's details were erased. They are "
+                                          "%(pseudonym)s in the books now.",
+                                          pseudonym=pseudonym))
+    return form_page("accounts/operator/erase.html", form, person=user,
+                     blockers=blocker_messages(blockers, own=False))
 
 
 def _order_fields(order_number: str) -> tuple[str, str, list[str]] | None:

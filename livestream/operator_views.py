@@ -247,26 +247,42 @@ def detail(session_id: int):
         products=queries.session_products(session=session, live_id=live.id)), status
 
 
+def _slot_and_page(slot_id: int) -> tuple[LiveSessionSlot, str]:
+    """The slot, and its session's page to go back to."""
+    slot = get_session().get(LiveSessionSlot, slot_id) or abort(404)
+    return slot, url_for("livestream.operator.detail", session_id=slot.session_id)
+
+
+def _carry_out(target: str, change, message, **audit):
+    """Make `change`; if a rule refuses it, nothing is kept and the operator is told why.
+    Done, it is recorded in the audit trail (`audit`: action, subject and details) and
+    `message` is shown. Back to `target` either way."""
+    try:
+        change()
+    except DomainError as error:
+        return _refused(error, target)
+    record(get_session(), actor=current_user.id, **audit)
+    flash(message, "success")
+    return redirect(target, code=303)
+
+
 @bp.route("/slots/<int:slot_id>/assign", methods=["POST"])
 @roles_required(Role.OPERATOR)
 def assign(slot_id: int):
     """Give an open slot to a host (their qualifications and calendar are checked)."""
     session = get_session()
-    slot = session.get(LiveSessionSlot, slot_id) or abort(404)
-    target = url_for("livestream.operator.detail", session_id=slot.session_id)
+    slot, target = _slot_and_page(slot_id)
     raw = request.form.get(f"assign{slot_id}-host_id", "")
     host = session.get(User, int(raw)) if raw.isdecimal() and len(raw) < 12 else None
     if host is None:
         flash(_("Choose a host"), "error")
         return redirect(target, code=303)
-    try:
-        slots.claim_slot(session=session, slot_id=slot_id, host=host, assigned_by=current_user)
-    except DomainError as error:
-        return _refused(error, target)
-    record(session, actor=current_user.id, action="slot.assign", subject_type="live_slot",
-           subject_id=slot_id, details={"live_session_id": slot.session_id, "host_id": host.id})
-    flash(written_message(_("%(name)s now has the slot."), name=host.display_name), "success")
-    return redirect(target, code=303)
+    return _carry_out(
+        target, lambda: slots.claim_slot(session=session, slot_id=slot_id, host=host,
+                                         assigned_by=current_user),
+        written_message(_("%(name)s now has the slot."), name=host.display_name),
+        action="slot.assign", subject_type="live_slot", subject_id=slot_id,
+        details={"live_session_id": slot.session_id, "host_id": host.id})
 
 
 @bp.route("/slots/<int:slot_id>/unassign", methods=["POST"])
@@ -274,38 +290,26 @@ def assign(slot_id: int):
 def unassign(slot_id: int):
     """Take a slot back from its host."""
     session = get_session()
-    slot = session.get(LiveSessionSlot, slot_id) or abort(404)
-    target = url_for("livestream.operator.detail", session_id=slot.session_id)
+    slot, target = _slot_and_page(slot_id)
     holder = session.get(User, slot.host_id) if slot.host_id else None
     if holder is None:
         return redirect(target, code=303)
-    try:
-        slots.release_slot(session=session, slot_id=slot_id, host=holder,
-                           by_operator=current_user)
-    except DomainError as error:
-        return _refused(error, target)
-    record(session, actor=current_user.id, action="slot.unassign", subject_type="live_slot",
-           subject_id=slot_id,
-           details={"live_session_id": slot.session_id, "host_id": holder.id})
-    flash(_("The slot is open again."), "success")
-    return redirect(target, code=303)
+    return _carry_out(
+        target, lambda: slots.release_slot(session=session, slot_id=slot_id, host=holder,
+                                           by_operator=current_user),
+        _("The slot is open again."), action="slot.unassign", subject_type="live_slot",
+        subject_id=slot_id, details={"live_session_id": slot.session_id, "host_id": holder.id})
 
 
 @bp.route("/slots/<int:slot_id>/remove", methods=["POST"])
 @roles_required(Role.OPERATOR)
 def remove(slot_id: int):
     """Remove an open optional slot."""
-    session = get_session()
-    slot = session.get(LiveSessionSlot, slot_id) or abort(404)
-    target = url_for("livestream.operator.detail", session_id=slot.session_id)
-    try:
-        services.remove_slot(session=session, slot=slot)
-    except DomainError as error:
-        return _refused(error, target)
-    record(session, actor=current_user.id, action="slot.remove", subject_type="live_slot",
-           subject_id=slot_id, details={"live_session_id": slot.session_id})
-    flash(_("Removed the slot."), "success")
-    return redirect(target, code=303)
+    slot, target = _slot_and_page(slot_id)
+    return _carry_out(
+        target, lambda: services.remove_slot(session=get_session(), slot=slot),
+        _("Removed the slot."), action="slot.remove", subject_type="live_slot",
+        subject_id=slot_id, details={"live_session_id": slot.session_id})
 
 
 STATUS_ACTIONS = {
@@ -322,14 +326,9 @@ STATUS_ACTIONS = {
 def change_status(session_id: int, action: str):
     """Publish, go live, end or cancel, each only when its rule allows."""
     live = _live(session_id)
-    target = url_for("livestream.operator.detail", session_id=live.id)
     change, message = STATUS_ACTIONS[action]
-    try:
-        change(session=get_session(), live=live)
-    except DomainError as error:
-        return _refused(error, target)
-    record(get_session(), actor=current_user.id,
-           action=f"live_session.{action.replace('-', '_')}", subject_type="live_session",
-           subject_id=live.id)
-    flash(str(message), "success")
-    return redirect(target, code=303)
+    return _carry_out(
+        url_for("livestream.operator.detail", session_id=live.id),
+        lambda: change(session=get_session(), live=live), str(message),
+        action=f"live_session.{action.replace('-', '_')}", subject_type="live_session",
+        subject_id=live.id)
