@@ -27,6 +27,8 @@ PICTURES = {
     "cart-cookies": ((255, 248, 225), (200, 150, 40), "一盒金黄色的黄油曲奇", "A box of golden butter cookies"),
     "studio-fan": ((235, 245, 240), (30, 110, 90), "画着宁波老城的圆形团扇", "A round fan painted with old Ningbo"),
     "audiobook-tales": ((230, 230, 240), (60, 60, 90), "有声书封面：一本打开的书和耳机", "Audiobook cover: an open book and headphones"),
+    "pankou-straight": ((245, 238, 228), (150, 40, 40), "十对深红色一字盘扣排成一排", "Ten pairs of deep red straight knot buttons in a row"),
+    "fabric-cushion": ((238, 244, 250), (25, 60, 120), "一个蓝白花纹的方形靠垫", "A square cushion with a blue and white pattern"),
 }
 
 
@@ -102,7 +104,15 @@ PRODUCTS = [
     ("audiobook-tales", "shuguang-audiobooks", "audiobook", "有声书：宁波老故事", "Audiobook: Old Tales of Ningbo",
      "盲人主播录制，十二个宁波老故事，全长约六小时。", ["narrator1", "narrator2"],
      [("AB-TALES", "", None, 1990, 100000)]),
+    ("pankou-straight", "hexin-pankou", "pankou", "手工一字盘扣 十对装", "Straight knot buttons, 10 pairs",
+     "按订单手工编，做好后发货。可选颜色，适合中式外套。", ["knot1", "knot2"],
+     [("PK-STRAIGHT", "", None, 5200, 0)]),
+    ("fabric-cushion", "li-fabric", "fabric", "蓝印花布靠垫", "Blue-print cloth cushion",
+     "现货卖完后按订单缝制，每周做得不多。", ["fabric1"],
+     [("FB-CUSHION", "", None, 9800, 2)]),
 ]
+# Made to order: slug -> (lead time in days, units the workshop makes a week).
+MADE_TO_ORDER = {"pankou-straight": (7, 30), "fabric-cushion": (10, 6)}
 
 
 def _shares(count: int) -> list[int]:
@@ -135,6 +145,9 @@ def load_catalog(*, session: Session, people: dict) -> dict[str, Product]:
                 description=description, is_digital=category.is_digital,
                 status=ProductStatus.PUBLISHED, published_at=utcnow(),
                 created_by_id=people["operator"].id)
+            if slug in MADE_TO_ORDER:
+                product.made_to_order = True
+                product.lead_time_days, product.weekly_capacity = MADE_TO_ORDER[slug]
             session.add(product)
             session.flush()
             for position, (sku, name, name_en, price, stock) in enumerate(variants):

@@ -129,6 +129,7 @@ def _fill(form, session, product) -> None:
     form.description.data = product.description
     form.description_en.data = product.description_en
     form.maker_story.data = product.maker_story
+    form.fill_made_to_order(product)
     variants = session.exec(select(ProductVariant).where(
         ProductVariant.product_id == product.id, ProductVariant.is_active)
         .order_by(ProductVariant.position)).all()

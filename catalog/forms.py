@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
 from wtforms import (
+    BooleanField,
     FieldList,
     FormField,
     HiddenField,
@@ -17,6 +18,7 @@ from wtforms import Form as PlainForm
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
+from catalog.made_to_order import MAX_LEAD_TIME_DAYS, MAX_WEEKLY_CAPACITY
 from catalog.services import MAX_PRICE_FEN, MAX_STOCK, TEXT_MAX, TITLE_MAX, ProductData, VariantData
 from core.forms import Form, written_choices
 from core.money import Money, MoneyError
@@ -24,6 +26,14 @@ from core.written import as_written
 
 VARIANT_ROWS = 4
 MAKER_ROWS = 6
+
+
+def parse_whole_number(text: str | None, *, largest: int) -> int | None:
+    """A whole number from 1 to `largest` from what a person typed, or None."""
+    text = (text or "").strip()
+    if not text.isdecimal() or len(text) > 9 or not 1 <= int(text) <= largest:
+        return None
+    return int(text)
 
 
 def parse_price(text: str | None) -> int | None:
@@ -98,6 +108,30 @@ class ProductForm(Form):
                          max_entries=VARIANT_ROWS)
     makers = FieldList(FormField(MakerShareForm), min_entries=MAKER_ROWS,
                        max_entries=MAKER_ROWS)
+    made_to_order = BooleanField(_l("Made to order: when the stock runs out, the workshop "
+                                    "makes more for each order"))
+    lead_time_days = StringField(_l("Days to make and send it"), validators=[Optional()])
+    weekly_capacity = StringField(_l("How many the workshop can make in a week"),
+                                  validators=[Optional()])
+
+    def validate_lead_time_days(self, field):
+        if self.made_to_order.data and parse_whole_number(
+                field.data, largest=MAX_LEAD_TIME_DAYS) is None:
+            raise ValidationError(_l("Enter the days to make and send it as a whole number "
+                                     "from 1 to %(max)d", max=MAX_LEAD_TIME_DAYS))
+
+    def validate_weekly_capacity(self, field):
+        if self.made_to_order.data and parse_whole_number(
+                field.data, largest=MAX_WEEKLY_CAPACITY) is None:
+            raise ValidationError(_l("Enter how many can be made in a week as a whole number "
+                                     "from 1 to 100,000"))
+
+    def fill_made_to_order(self, product) -> None:
+        """The made-to-order fields as the product is saved now."""
+        self.made_to_order.data = product.made_to_order
+        self.lead_time_days.data = str(product.lead_time_days) if product.made_to_order else ""
+        self.weekly_capacity.data = (str(product.weekly_capacity) if product.made_to_order
+                                     else "")
 
     @property
     def errors(self) -> dict:
@@ -160,7 +194,12 @@ class ProductForm(Form):
                            category_id=self.category_id.data or None, variants=variants,
                            makers=makers, description=self.description.data or "",
                            description_en=self.description_en.data,
-                           maker_story=self.maker_story.data or "")
+                           maker_story=self.maker_story.data or "",
+                           made_to_order=bool(self.made_to_order.data),
+                           lead_time_days=parse_whole_number(
+                               self.lead_time_days.data, largest=MAX_LEAD_TIME_DAYS) or 0,
+                           weekly_capacity=parse_whole_number(
+                               self.weekly_capacity.data, largest=MAX_WEEKLY_CAPACITY) or 0)
 
 
 class ImageForm(Form):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -76,6 +76,11 @@ class Product(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     published_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     units_sold: int = 0
+    # Made to order: beyond its stock the workshop makes it, up to `weekly_capacity`
+    # units an ISO week (the shop's zone), shipped about `lead_time_days` after.
+    made_to_order: bool = False
+    lead_time_days: int = 0
+    weekly_capacity: int = 0
     # The lowest active variant's price, kept by catalog.services for sorting and
     # filtering by price without grouping over the variants of every product.
     min_price_amount: int | None = None
@@ -109,6 +114,23 @@ class ProductVariant(SQLModel, table=True):
     def price(self) -> Money:
         """The unit price as Money."""
         return Money(self.price_amount, self.price_currency)
+
+
+class MadeToOrderWeek(SQLModel, table=True):
+    """How many units of a made-to-order product were ordered beyond stock in one ISO
+    week (`week_start` is its Monday in the shop's zone). Checkouts add to it by a
+    conditional update against the product's weekly capacity; released holds subtract."""
+
+    __tablename__ = "made_to_order_week"
+    __table_args__ = (
+        sa.UniqueConstraint("product_id", "week_start", name="uq_made_to_order_week"),
+        sa.CheckConstraint("units_ordered >= 0", name="ck_made_to_order_week_units"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    product_id: int = Field(foreign_key="product.id", index=True, ondelete="CASCADE")
+    week_start: date
+    units_ordered: int = 0
 
 
 class ProductMaker(SQLModel, table=True):

@@ -18,6 +18,7 @@ from sqlmodel import Session, select
 
 from accounts.models import Role, User, UserRole, Workshop, WorkshopKind, WorkshopMember
 from catalog import page_cache
+from catalog.made_to_order import MAX_LEAD_TIME_DAYS, MAX_WEEKLY_CAPACITY
 from catalog.models import Category, Product, ProductMaker, ProductStatus, ProductVariant
 from catalog.search import reindex_product
 from core.db import after_commit, utcnow
@@ -62,6 +63,10 @@ class ProductData:
     description: str = ""
     description_en: str | None = None
     maker_story: str = ""
+    # Made to order: days to make and send, and units the workshop makes a week.
+    made_to_order: bool = False
+    lead_time_days: int = 0
+    weekly_capacity: int = 0
 
 
 def is_operator(*, session: Session, user: User) -> bool:
@@ -113,8 +118,11 @@ def _validate(*, session: Session, data: ProductData, workshop_id: int) -> None:
         if len(_clean(getattr(data, name))) > TEXT_MAX:
             raise InvalidProduct(_l("This text must be %(count)d characters or fewer",
                                     count=TEXT_MAX), field=name)
-    if data.category_id is not None and session.get(Category, data.category_id) is None:
+    category = session.get(Category, data.category_id) if data.category_id is not None else None
+    if data.category_id is not None and category is None:
         raise InvalidProduct(_l("Choose a category from the list"), field="category_id")
+    if data.made_to_order:
+        _validate_made_to_order(data, digital=bool(category and category.is_digital))
     if not data.variants:
         raise InvalidProduct(_l("Add at least one version with a price"), field="variants")
     skus = set()
@@ -156,6 +164,20 @@ def _validate(*, session: Session, data: ProductData, workshop_id: int) -> None:
             raise InvalidProduct(_l("The makers' shares must add up to 100%"), field="makers")
 
 
+def _validate_made_to_order(data: ProductData, *, digital: bool) -> None:
+    if digital:
+        raise InvalidProduct(_l("Digital goods cannot be made to order"),
+                             field="made_to_order")
+    if not (isinstance(data.lead_time_days, int)
+            and 1 <= data.lead_time_days <= MAX_LEAD_TIME_DAYS):
+        raise InvalidProduct(_l("Enter the days to make and send it as a whole number from 1 "
+                                "to %(max)d", max=MAX_LEAD_TIME_DAYS), field="lead_time_days")
+    if not (isinstance(data.weekly_capacity, int)
+            and 1 <= data.weekly_capacity <= MAX_WEEKLY_CAPACITY):
+        raise InvalidProduct(_l("Enter how many can be made in a week as a whole number from "
+                                "1 to 100,000"), field="weekly_capacity")
+
+
 def _apply(*, session: Session, product: Product, data: ProductData) -> None:
     product.title = _clean(data.title)
     product.title_en = _clean(data.title_en) or None
@@ -163,6 +185,9 @@ def _apply(*, session: Session, product: Product, data: ProductData) -> None:
     product.description_en = _clean(data.description_en) or None
     product.maker_story = _clean(data.maker_story)
     product.category_id = data.category_id
+    product.made_to_order = data.made_to_order
+    product.lead_time_days = data.lead_time_days if data.made_to_order else 0
+    product.weekly_capacity = data.weekly_capacity if data.made_to_order else 0
     if product.category_id:
         product.is_digital = session.get(Category, product.category_id).is_digital
     product.updated_at = utcnow()

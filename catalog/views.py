@@ -6,10 +6,11 @@ from __future__ import annotations
 import re
 
 from flask import Blueprint, abort, current_app, render_template, request, send_from_directory
+from flask_babel import format_date
 from sqlmodel import select
 
 from accounts.models import MakerProfile, Workshop, WorkshopMember
-from catalog import images, queries
+from catalog import images, made_to_order, queries
 from catalog.forms import parse_price
 from catalog.media import digital_file, file_path
 from catalog.models import Category, DigitalFileKind
@@ -113,7 +114,14 @@ def product(slug: str):
         workshop=session.get(Workshop, item.workshop_id),
         category=session.get(Category, item.category_id) if item.category_id else None,
         makers=queries.public_makers(session=session, product_id=item.id), sample=sample,
-        sample_url=sample_url)
+        sample_url=sample_url,
+        made_weeks=made_to_order.offers(session=session, product=item))
+
+
+@bp.app_template_filter("ship_date")
+def ship_date(value) -> str:
+    """A ship date (a day in the shop's zone) in the reader's language: 2026年12月14日."""
+    return format_date(value, "long") if value else ""
 
 
 @bp.route("/workshops/<slug>")

@@ -16,6 +16,7 @@ from flask_login import current_user, user_logged_in
 from markupsafe import Markup
 from sqlmodel import Session, select
 
+from catalog import made_to_order
 from catalog.models import Product, ProductVariant
 from core.db import get_session, utcnow
 from core.errors import DomainError, NotFound
@@ -42,6 +43,9 @@ class CartLine:
     live_session_id: int | None
     on_sale: bool
     live_price: LivePrice | None = None
+    # For a made-to-order product: the week the units beyond stock would be made in
+    # (with its ship date), or None when no week has room for them.
+    made_week: made_to_order.WeekOffer | None = None
 
     @property
     def unit_price(self) -> Money:
@@ -63,8 +67,19 @@ class CartLine:
         return written_message(_("%(title)s (%(version)s)"), title=title, version=version)
 
     @property
+    def made_to_order_quantity(self) -> int:
+        """Units beyond stock, to be made (0 for goods sold from stock only)."""
+        if self.product is None or not self.product.made_to_order:
+            return 0
+        return max(0, self.quantity - max(0, self.variant.stock))
+
+    @property
     def enough_stock(self) -> bool:
-        return self.on_sale and self.variant.stock >= self.quantity
+        if not self.on_sale:
+            return False
+        if self.made_to_order_quantity:
+            return self.made_week is not None
+        return self.variant.stock >= self.quantity
 
 
 def _raw() -> dict[int, tuple[int, int | None]]:
@@ -155,7 +170,23 @@ def _read_lines() -> list[CartLine]:
                 continue
             product = session.get(Product, variant.product_id)
             result.append(CartLine(variant, product, quantity, live_session_id, False))
+    _find_made_weeks(session, result)
     return result
+
+
+def _find_made_weeks(session: Session, cart_lines: list[CartLine]) -> None:
+    """The week each made-to-order product's units beyond stock would go into: one
+    week per product for all its lines, as placing the order counts them."""
+    beyond: dict[int, list[CartLine]] = {}
+    for line in cart_lines:
+        if line.on_sale and line.made_to_order_quantity:
+            beyond.setdefault(line.product.id, []).append(line)
+    for product_lines in beyond.values():
+        week = made_to_order.offer_for(
+            session=session, product=product_lines[0].product,
+            units=sum(line.made_to_order_quantity for line in product_lines))
+        for line in product_lines:
+            line.made_week = week
 
 
 def total() -> int:
@@ -176,7 +207,7 @@ def add(variant_id: int, quantity: int, live_session_id: int | None = None) -> C
     variant, product = sellable[variant_id]
     current, kept_session = _raw().get(variant_id, (0, None))
     wanted = current + quantity
-    _check_quantity(variant, wanted)
+    _check_quantity(variant, wanted, product)
     live_session_id = live_session_id or kept_session
     if live_session_id:  # over the live price's limits: say so now, not at checkout
         now = utcnow()
@@ -185,7 +216,9 @@ def add(variant_id: int, quantity: int, live_session_id: int | None = None) -> C
         if offer is not None:
             live_prices.applies(offer, wanted, now)
     _store(variant_id, wanted, live_session_id)
-    return CartLine(variant, product, wanted, live_session_id, True)
+    line = CartLine(variant, product, wanted, live_session_id, True)
+    _find_made_weeks(get_session(), [line])
+    return line
 
 
 def set_quantity(variant_id: int, quantity: int) -> None:
@@ -197,14 +230,27 @@ def set_quantity(variant_id: int, quantity: int) -> None:
         sellable = load_sellable(get_session(), [variant_id])
         if variant_id not in sellable:
             raise DomainError(_("That product is no longer on sale. Remove it from your cart."))
-        _check_quantity(sellable[variant_id][0], quantity)
+        variant, product = sellable[variant_id]
+        _check_quantity(variant, quantity, product)
     _store(variant_id, quantity, raw[variant_id][1])
 
 
-def _check_quantity(variant: ProductVariant, quantity: int) -> None:
+def _check_quantity(variant: ProductVariant, quantity: int, product: Product) -> None:
     if quantity > MAX_LINE_QUANTITY:
         raise DomainError(_("You can buy up to %(max)d of one item at a time",
                             max=MAX_LINE_QUANTITY))
+    if product.made_to_order and quantity > variant.stock:
+        in_stock = max(0, variant.stock)
+        session = get_session()
+        if made_to_order.offer_for(session=session, product=product,
+                                   units=quantity - in_stock) is None:
+            most = in_stock + made_to_order.most_orderable(session=session, product=product)
+            if most <= 0:
+                raise DomainError(_("Sorry, the workshop is fully booked this week and "
+                                    "next"), code="made_to_order_full")
+            raise DomainError(_("You can order up to %(count)d now", count=most),
+                              code="made_to_order_full")
+        return
     if quantity > variant.stock:
         if variant.stock <= 0:
             raise DomainError(_("Sorry, this is sold out"), code="sold_out")

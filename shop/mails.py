@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from flask import current_app
-from flask_babel import force_locale
+from flask_babel import force_locale, format_date
 from flask_babel import gettext as _
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from core.db import utcnow
 from core.mail import OutboxMail
 from core.money import Money
 from shop import bank_transfer
-from shop.models import Order
+from shop.models import Order, OrderLine
 
 
 def order_link(order: Order) -> str:
@@ -52,10 +52,25 @@ def order_placed(*, session: Session, order: Order) -> None:
     def build():
         lines = [_("We have your order %(number)s for %(total)s.", number=order.number,
                    total=_total(order))]
+        lines.extend(_made_to_order_lines(session, order))
         if order.payment_provider.value == "offline":
             lines.extend(_how_to_pay_offline(session, order))
         return _("Order %(number)s received", number=order.number), lines
     _send(session, order, build)
+
+
+def _made_to_order_lines(session: Session, order: Order) -> list[str]:
+    """A sentence for each line with units to be made: how many, and when they ship."""
+    english = order.locale.startswith("en")
+    return [_("%(name)s: %(count)d made to order: ships when made, in about %(days)d days "
+              "(expected %(date)s)",
+              name=(line.product_name_en if english and line.product_name_en
+                    else line.product_name),
+              count=line.made_to_order_quantity, days=line.lead_time_days or 0,
+              date=format_date(line.ships_on, "long"))
+            for line in session.exec(select(OrderLine).where(
+                OrderLine.order_id == order.id, OrderLine.made_to_order_quantity > 0)
+                .order_by(OrderLine.id))]
 
 
 def _how_to_pay_offline(session: Session, order: Order) -> list[str]:

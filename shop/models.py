@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -227,6 +227,11 @@ class OrderLine(SQLModel, table=True):
     quantity: int
     line_total_amount: int
     refunded_quantity: int = 0
+    # Units of the line to be made (beyond stock), the lead time then and the day they
+    # are expected to ship (the shop's zone); 0 and None for goods from stock.
+    made_to_order_quantity: int = 0
+    lead_time_days: int | None = None
+    ships_on: date | None = None
 
     @property
     def unit_price(self) -> Money:
@@ -255,12 +260,15 @@ class OrderLineMaker(SQLModel, table=True):
 
 
 class StockHold(SQLModel, table=True):
-    """Stock taken for an unpaid order; given back if the order is not paid in time."""
+    """Stock (and made-to-order capacity) taken for an unpaid order; given back if the
+    order is not paid in time."""
 
     __tablename__ = "stock_hold"
     __table_args__ = (
         sa.UniqueConstraint("order_id", "variant_id", name="uq_stock_hold"),
         sa.CheckConstraint("quantity > 0", name="ck_stock_hold_quantity"),
+        sa.CheckConstraint("made_to_order_quantity >= 0 AND made_to_order_quantity <= quantity",
+                           name="ck_stock_hold_made_to_order"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -272,6 +280,10 @@ class StockHold(SQLModel, table=True):
     expires_at: datetime = Field(sa_type=UTCDateTime, index=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Of `quantity`, the units to be made: taken from the product's capacity in the
+    # week starting `made_in_week`, not from stock, and given back there on release.
+    made_to_order_quantity: int = 0
+    made_in_week: date | None = None
 
 
 class Payment(SQLModel, table=True):

@@ -21,6 +21,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
 
+from catalog import made_to_order
 from catalog.models import Product, ProductMaker, ProductStatus, ProductVariant
 from core.db import utcnow
 from core.errors import Conflict, DomainError
@@ -56,6 +57,26 @@ class OutOfStock(Conflict):
                 parts.append(_("only %(left)d left of %(name)s", left=left, name=name))
         super().__init__(_("Sorry, not enough stock: %(lines)s. Change your cart and try "
                            "again.", lines="; ".join(parts)))
+        self.shortages = shortages
+
+
+class OutOfCapacity(Conflict):
+    """More made-to-order units than the workshop can make in one week, this or next;
+    the message names every such product."""
+
+    code = "made_to_order_full"
+
+    def __init__(self, shortages: list[tuple[str, int]]) -> None:
+        parts = []
+        for name, left in shortages:
+            if left <= 0:
+                parts.append(_("%(name)s: the workshop is fully booked this week and next",
+                               name=name))
+            else:
+                parts.append(_("%(name)s: the workshop can make only %(left)d more in one "
+                               "week", left=left, name=name))
+        super().__init__(_("Sorry, the workshop cannot make that many: %(lines)s. Change "
+                           "your cart and try again.", lines="; ".join(parts)))
         self.shortages = shortages
 
 
@@ -148,11 +169,30 @@ def _claim_key(session: Session, key: str) -> bool:
     return claimed is not None
 
 
-def take_stock(session: Session, wanted: dict[int, int], names: dict[int, str]) -> None:
-    """Take each quantity with a conditional update, or raise OutOfStock naming all."""
+def take_stock(session: Session, wanted: dict[int, int], names: dict[int, str],
+               made_to_order_ids: frozenset[int] = frozenset()) -> dict[int, int]:
+    """Take each quantity with a conditional update, or raise OutOfStock naming all.
+
+    A made-to-order variant's row is locked and gives what stock it has; the rest is
+    to be made: the units beyond stock per such variant are returned.
+    """
     shortages = []
+    beyond: dict[int, int] = {}
     for variant_id in sorted(wanted):
         quantity = wanted[variant_id]
+        if variant_id in made_to_order_ids:
+            # FOR NO KEY UPDATE, as the UPDATE below takes: this order's lines and holds
+            # already hold a key-share lock on the row, as other checkouts' may.
+            stock = session.execute(sa.select(ProductVariant.stock).where(
+                ProductVariant.id == variant_id).with_for_update(key_share=True)).scalar_one()
+            from_stock = min(max(stock, 0), quantity)
+            if from_stock:
+                session.execute(sa.update(ProductVariant)
+                                .where(ProductVariant.id == variant_id)
+                                .values(stock=ProductVariant.stock - from_stock)
+                                .execution_options(synchronize_session=False))
+            beyond[variant_id] = quantity - from_stock
+            continue
         result = session.execute(
             sa.update(ProductVariant)
             .where(ProductVariant.id == variant_id, ProductVariant.stock >= quantity)
@@ -165,6 +205,61 @@ def take_stock(session: Session, wanted: dict[int, int], names: dict[int, str]) 
         left = dict(session.execute(sa.select(ProductVariant.id, ProductVariant.stock)
                                     .where(ProductVariant.id.in_(shortages))).all())
         raise OutOfStock([(names[v], left.get(v, 0)) for v in shortages])
+    return beyond
+
+
+def _beyond_stock_by_product(sellable: dict, wanted: dict[int, int],
+                             stock: dict[int, int]) -> dict[int, int]:
+    """product id -> units of its made-to-order variants beyond `stock`."""
+    beyond: dict[int, int] = {}
+    for vid, quantity in wanted.items():
+        product = sellable[vid].product
+        if product.made_to_order:
+            beyond[product.id] = beyond.get(product.id, 0) + max(0, quantity - stock[vid])
+    return beyond
+
+
+def _short_lines(session: Session, sellable: dict, wanted: dict[int, int],
+                 names: dict[int, str]) -> None:
+    """Before anything is written: OutOfStock or OutOfCapacity naming every line that
+    cannot be had as things stand (a read; the updates decide for sure)."""
+    short = [(names[vid], sellable[vid].variant.stock) for vid in sorted(wanted)
+             if not sellable[vid].product.made_to_order
+             and sellable[vid].variant.stock < wanted[vid]]
+    if short:
+        raise OutOfStock(short)
+    beyond = _beyond_stock_by_product(sellable, wanted, {
+        vid: max(0, item.variant.stock) for vid, item in sellable.items()})
+    products = {item.product.id: item.product for item in sellable.values()}
+    over = [(products[pid].title, made_to_order.most_orderable(session=session,
+                                                               product=products[pid]))
+            for pid, units in sorted(beyond.items()) if units and made_to_order.offer_for(
+                session=session, product=products[pid], units=units) is None]
+    if over:
+        raise OutOfCapacity(over)
+
+
+def _take_capacity(session: Session, sellable: dict, beyond: dict[int, int]) -> dict:
+    """Count the units to be made against each product's week, in product-id order
+    (after every variant row, the order every checkout locks them in); variant id ->
+    the week taken. OutOfCapacity naming every product that has no week with room."""
+    by_product: dict[int, list[int]] = {}
+    for vid, units in beyond.items():
+        if units:
+            by_product.setdefault(sellable[vid].product.id, []).append(vid)
+    weeks, over = {}, []
+    for product_id in sorted(by_product):
+        product = sellable[by_product[product_id][0]].product
+        units = sum(beyond[vid] for vid in by_product[product_id])
+        week = made_to_order.take_capacity(session=session, product=product, units=units)
+        if week is None:
+            over.append((product.title, made_to_order.most_orderable(session=session,
+                                                                     product=product)))
+            continue
+        weeks.update({vid: week for vid in by_product[product_id]})
+    if over:
+        raise OutOfCapacity(over)
+    return weeks
 
 
 @dataclass(frozen=True)
@@ -229,10 +324,7 @@ def place_order(*, session: Session, lines: list[WantedLine], contact: Contact,
     total = sum(unit_prices[vid] * q for vid, q in merged.items())
     if expected_total is not None and expected_total != total:
         raise TotalChanged()
-    short = [(names[vid], sellable[vid].variant.stock) for vid in sorted(merged)
-             if sellable[vid].variant.stock < merged[vid]]
-    if short:
-        raise OutOfStock(short)
+    _short_lines(session, sellable, merged, names)
 
     if not _claim_key(session, idempotency_key):
         if (other := order_with_key(session, idempotency_key)) is None:
@@ -252,7 +344,7 @@ def place_order(*, session: Session, lines: list[WantedLine], contact: Contact,
                     .where(OrderIdempotencyKey.key == idempotency_key)
                     .values(order_id=order.id)
                     .execution_options(synchronize_session=False))
-    _write_lines(session, order, [
+    lines_by_variant, holds_by_variant = _write_lines(session, order, [
         (sellable[vid], merged[vid], sessions.get(vid), unit_prices[vid],
          at_live_price[vid].id if vid in at_live_price else None) for vid in sorted(merged)])
     record_change(session, order, "order", None, order.status.value, by_user_id=user_id,
@@ -261,14 +353,22 @@ def place_order(*, session: Session, lines: list[WantedLine], contact: Contact,
     for vid in sorted(at_live_price):
         live_prices.claim_units(session=session, price=at_live_price[vid],
                                 quantity=merged[vid], keys=keys, now=now)
-    take_stock(session, merged, names)
+    beyond = take_stock(session, merged, names, frozenset(
+        vid for vid, item in sellable.items() if item.product.made_to_order))
+    for vid, week in _take_capacity(session, sellable, beyond).items():
+        holds_by_variant[vid].made_to_order_quantity = beyond[vid]
+        holds_by_variant[vid].made_in_week = week.week_start
+        line = lines_by_variant[vid]
+        line.made_to_order_quantity = beyond[vid]
+        line.lead_time_days = sellable[vid].product.lead_time_days
+        line.ships_on = week.ships_on
     session.flush()
     return order, True
 
 
-def _write_lines(session: Session, order: Order, wanted: list) -> None:
+def _write_lines(session: Session, order: Order, wanted: list) -> tuple[dict, dict]:
     """The order's lines (each a snapshot of name, SKU, price, makers, session and live
-    price) and its stock holds."""
+    price) and its stock holds, each by variant id."""
     lines = [OrderLine(
         order_id=order.id, product_id=item.product.id, variant_id=item.variant.id,
         workshop_id=item.product.workshop_id, live_session_id=live_session_id,
@@ -289,7 +389,9 @@ def _write_lines(session: Session, order: Order, wanted: list) -> None:
     session.add_all([OrderLineMaker(order_line_id=line.id, maker_id=maker.maker_id,
                                     share_basis_points=maker.share_basis_points)
                      for line in lines for maker in makers.get(line.product_id, [])])
-    session.add_all([StockHold(order_id=order.id, variant_id=line.variant_id,
-                               quantity=line.quantity, status=HoldStatus.HELD,
-                               expires_at=order.hold_expires_at, created_at=order.created_at)
-                     for line in lines])
+    holds = [StockHold(order_id=order.id, variant_id=line.variant_id, quantity=line.quantity,
+                       status=HoldStatus.HELD, expires_at=order.hold_expires_at,
+                       created_at=order.created_at) for line in lines]
+    session.add_all(holds)
+    return ({line.variant_id: line for line in lines},
+            {hold.variant_id: hold for hold in holds})

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlmodel import Session, select
 
+from catalog import made_to_order
 from catalog.models import Product, ProductVariant
 from core.db import utcnow
 from income import ledger
@@ -127,20 +128,35 @@ def mark_paid(*, session: Session, payment: Payment, amount: int, currency: str,
 
 
 def _take_back_released_stock(session: Session, order: Order) -> str | None:
-    released = session.exec(select(StockHold).where(
-        StockHold.order_id == order.id, StockHold.status == HoldStatus.RELEASED)).all()
-    taken = []
-    for hold in sorted(released, key=lambda h: h.variant_id):
-        ok = _update(session, sa.update(ProductVariant).where(
-            ProductVariant.id == hold.variant_id, ProductVariant.stock >= hold.quantity,
-        ).values(stock=ProductVariant.stock - hold.quantity)) == 1
-        if not ok:
-            for back in taken:  # give back what was retaken: the order stays cancelled
-                _update(session, sa.update(ProductVariant).where(
-                    ProductVariant.id == back.variant_id,
-                ).values(stock=ProductVariant.stock + back.quantity))
-            return "Paid after the order was cancelled and the stock has gone: refund it."
+    """Take again the stock (and made-to-order capacity) of an order paid after its
+    holds were released; a note for the operator when it has gone meanwhile."""
+    released = sorted(session.exec(select(StockHold).where(
+        StockHold.order_id == order.id, StockHold.status == HoldStatus.RELEASED)).all(),
+        key=lambda h: h.variant_id)
+    taken, made = [], []
+    for hold in released:  # every variant row first, then the weeks, as a checkout does
+        from_stock = hold.quantity - hold.made_to_order_quantity
+        if _update(session, sa.update(ProductVariant).where(
+                ProductVariant.id == hold.variant_id, ProductVariant.stock >= from_stock,
+        ).values(stock=ProductVariant.stock - from_stock)) != 1:
+            break
         taken.append(hold)
+    if len(taken) == len(released):
+        for hold in sorted((h for h in released if h.made_to_order_quantity),
+                           key=lambda h: _product_of(session, h.variant_id)):
+            if not made_to_order.retake_capacity(
+                    session=session, product_id=_product_of(session, hold.variant_id),
+                    week=hold.made_in_week, units=hold.made_to_order_quantity):
+                break
+            made.append(hold)
+    if len(taken) < len(released) or len(made) < sum(
+            1 for h in released if h.made_to_order_quantity):
+        for back in taken:  # give back what was retaken: the order stays cancelled
+            _update(session, sa.update(ProductVariant).where(
+                ProductVariant.id == back.variant_id,
+            ).values(stock=ProductVariant.stock + back.quantity - back.made_to_order_quantity))
+        _give_back_capacity(session, made)
+        return "Paid after the order was cancelled and the stock has gone: refund it."
     for hold in taken:
         hold.status = HoldStatus.HELD
         session.add(hold)
@@ -200,8 +216,9 @@ def give_back_live_price_units(*, session: Session, order: Order, now: datetime,
 
 
 def release_holds(*, session: Session, order_id: int, now: datetime) -> int:
-    """Give back the stock of every hold still held; each hold only once."""
-    given = 0
+    """Give back the stock of every hold still held, and the made-to-order units to
+    their week's capacity; each hold only once."""
+    given, made = 0, []
     holds = session.exec(select(StockHold).where(
         StockHold.order_id == order_id, StockHold.status == HoldStatus.HELD)
         .order_by(StockHold.variant_id)).all()
@@ -209,11 +226,33 @@ def release_holds(*, session: Session, order_id: int, now: datetime) -> int:
         if _update(session, sa.update(StockHold).where(
                 StockHold.id == hold.id, StockHold.status == HoldStatus.HELD,
         ).values(status=HoldStatus.RELEASED, closed_at=now)) == 1:
-            _update(session, sa.update(ProductVariant).where(
-                ProductVariant.id == hold.variant_id,
-            ).values(stock=ProductVariant.stock + hold.quantity))
+            from_stock = hold.quantity - hold.made_to_order_quantity
+            if from_stock:
+                _update(session, sa.update(ProductVariant).where(
+                    ProductVariant.id == hold.variant_id,
+                ).values(stock=ProductVariant.stock + from_stock))
+            if hold.made_to_order_quantity:
+                made.append(hold)
             given += hold.quantity
+    _give_back_capacity(session, made)
     return given
+
+
+def _product_of(session: Session, variant_id: int) -> int:
+    return session.execute(sa.select(ProductVariant.product_id).where(
+        ProductVariant.id == variant_id)).scalar_one()
+
+
+def _give_back_capacity(session: Session, holds: list[StockHold]) -> None:
+    """The made-to-order units of `holds` back to their weeks, after every variant row
+    and in product-id order (the order a checkout locks them in)."""
+    by_week: dict[tuple[int, object], int] = {}
+    for hold in holds:
+        key = (_product_of(session, hold.variant_id), hold.made_in_week)
+        by_week[key] = by_week.get(key, 0) + hold.made_to_order_quantity
+    for (product_id, week), units in sorted(by_week.items()):
+        made_to_order.give_back_capacity(session=session, product_id=product_id, week=week,
+                                         units=units)
 
 
 def expired_order_ids(session: Session, now: datetime, limit: int = 200) -> list[int]:

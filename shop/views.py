@@ -130,6 +130,15 @@ def _only_digital(lines) -> bool:
     return bool(lines) and all(line.product and line.product.is_digital for line in lines)
 
 
+def _no_delivery_step():
+    """A cart of only digital goods has no delivery or pick-up step (it is downloaded):
+    its steps are contact, then payment; this page sends back to contact."""
+    if _only_digital(cart.lines()):
+        _save(delivery={"method": DeliveryMethod.DIGITAL.value})
+        return redirect(url_for("shop.checkout_contact"))
+    return None
+
+
 def _need_cart():
     if not cart.lines():
         flash(_("Your cart is empty."), "info")
@@ -171,6 +180,8 @@ def checkout_delivery():
     """Delivery to an address or pick-up at a sales point."""
     if (back := _need_cart()) is not None:
         return back
+    if (back := _no_delivery_step()) is not None:
+        return back
     current = (_state().get("delivery") or {}).get("method")
     form = DeliveryMethodForm(data={"method": current} if current else None)
     if form.validate_on_submit():
@@ -186,6 +197,8 @@ def checkout_delivery():
 def checkout_address():
     """A Chinese address: province, city, district, street, phone."""
     if (back := _need_cart()) is not None:
+        return back
+    if (back := _no_delivery_step()) is not None:
         return back
     saved = _state().get("delivery") or {}
     form = AddressForm(data=saved if saved.get("method") == "delivery" else None)
@@ -203,6 +216,8 @@ def checkout_address():
 def checkout_pickup():
     """Which sales point."""
     if (back := _need_cart()) is not None:
+        return back
+    if (back := _no_delivery_step()) is not None:
         return back
     saved = _state().get("delivery") or {}
     form = PickupForm(data={"point": saved.get("point")} if saved.get("point") else None)
@@ -239,7 +254,12 @@ def _missing_step():
     state = _state()
     if not state.get("contact"):
         return url_for("shop.checkout_contact")
-    if not state.get("delivery"):
+    method = (state.get("delivery") or {}).get("method")
+    if _only_digital(cart.lines()):
+        if method != DeliveryMethod.DIGITAL.value:  # the cart became digital only
+            _save(delivery={"method": DeliveryMethod.DIGITAL.value})
+    elif not method or method == DeliveryMethod.DIGITAL.value:
+        # No answer yet, or one for a cart that was digital only before goods were added.
         return url_for("shop.checkout_delivery")
     if state.get("payment") not in {p.value for p in available_providers()}:
         return url_for("shop.checkout_payment")

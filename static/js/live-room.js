@@ -83,6 +83,15 @@
   function stockWords(count) {
     return count > 0 ? fill(T.left, { count: count }) : T.soldOut;
   }
+  // Digital goods show no stock; a made-to-order one out of stock shows its lead time.
+  function stockWordsOf(productId, count) {
+    var card = room.querySelector('[data-product-id="' + productId + '"]');
+    if (card && card.hasAttribute("data-digital")) return "";
+    if (count <= 0 && card && card.getAttribute("data-made-words")) {
+      return card.getAttribute("data-made-words");
+    }
+    return stockWords(count);
+  }
   function priceWords(variantId) {
     var element = room.querySelector('[data-price-for="' + variantId + '"]');
     if (!element) return "";
@@ -115,7 +124,7 @@
     var price = current.price;
     var shownVariant = price && price.product_id === productId ? price.variant_id : variants[0];
     nowCard.querySelector("[data-now-price]").textContent = priceWords(shownVariant);
-    nowCard.querySelector("[data-now-stock]").textContent = stockWords(stockOfProduct(productId));
+    nowCard.querySelector("[data-now-stock]").textContent = stockWordsOf(productId, stockOfProduct(productId));
     nowCard.querySelector("[data-now-link]").setAttribute("href", "#room-product-" + productId);
     var countdown = nowCard.querySelector("[data-now-countdown]");
     var running = price && price.state === "running" && price.product_id === productId;
@@ -165,7 +174,7 @@
     var element = room.querySelector('[data-stock-for="' + event.variant_id + '"]');
     if (element) {
       element.setAttribute("data-stock", event.stock);
-      element.textContent = stockWords(event.stock);
+      element.textContent = stockWordsOf(event.product_id, event.stock);
     }
     if (current.pin === event.product_id) showNow();
   }
