@@ -8,6 +8,8 @@ over-refund, so the app must not lean on the provider for this.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlmodel import Session, select
@@ -37,10 +39,13 @@ def _update(session: Session, statement) -> int:
 
 
 def refund_order(*, session: Session, order: Order, amount: int, reason: str,
-                 restock: bool, by_user_id: int) -> Refund:
-    """Give back `amount` fen of what was paid, optionally putting the goods back."""
+                 restock: bool | Mapping[int, int], by_user_id: int) -> Refund:
+    """Give back `amount` fen of what was paid, putting goods back in stock: `restock`
+    is True (every unit not yet put back), False (none) or {line id: units}."""
     if not isinstance(amount, int) or amount <= 0:
         raise DomainError(_("Refund amount must be more than ¥0.00"))
+    if not isinstance(restock, bool):
+        restock = _checked_restock(session, order, restock)
     payment = paid_payment(session, order)
     if payment is None:
         raise Conflict(_("This order has not been paid, so there is nothing to refund."))
@@ -71,11 +76,13 @@ def paid_payment(session: Session, order: Order) -> Payment | None:
 
 
 def book_refund(*, session: Session, order: Order, payment: Payment, amount: int, reason: str,
-                restock: bool, by_user_id: int | None = None, by_system: str | None = None,
+                restock: bool | Mapping[int, int], by_user_id: int | None = None,
+                by_system: str | None = None,
                 provider_refund_id: str | None = None) -> Refund | None:
     """Book a refund: the order's refunded amount, its status, the history, the ledger's
     reversing entries and the buyer's mail. None (nothing written) if it would give back
-    more than is left of what was paid."""
+    more than is left of what was paid. `restock` as for `refund_order`; Conflict if a
+    line has fewer units left to put back than asked (another refund put them back)."""
     booked = _update(session, sa.update(Order).where(
         Order.id == order.id, Order.refunded_amount + amount <= Order.paid_amount,
     ).values(refunded_amount=Order.refunded_amount + amount))
@@ -87,12 +94,14 @@ def book_refund(*, session: Session, order: Order, payment: Payment, amount: int
     order.payment_status = PaymentStatus.REFUNDED if full else PaymentStatus.PARTLY_REFUNDED
     session.add(order)
     refund = Refund(order_id=order.id, payment_id=payment.id, amount=amount,
-                    currency=order.currency, reason=reason[:300], restocked=restock,
+                    currency=order.currency, reason=reason[:300], restocked=bool(restock),
                     created_by_id=by_user_id, provider_refund_id=provider_refund_id)
     session.add(refund)
     session.flush()
-    if restock:
+    if restock is True:
         _restock_remaining(session, order)
+    elif restock:
+        _restock_lines(session, order, restock)
     if full:
         line_ids = select(OrderLine.id).where(OrderLine.order_id == order.id)
         _update(session, sa.update(DownloadGrant).where(
@@ -138,13 +147,13 @@ def _restock_remaining(session: Session, order: Order) -> None:
     """Put back every unit not yet put back, each line at most once per unit (and to a
     live price's count while it runs)."""
     lines = session.exec(select(OrderLine).where(OrderLine.order_id == order.id)
-                         .order_by(OrderLine.variant_id)).all()
+                         .order_by(OrderLine.variant_id)
+                         .execution_options(populate_existing=True)).all()
     give_back_live_price_units(session=session, order=order, now=utcnow(), quantities={
-        line.id: line.quantity - line.refunded_quantity for line in lines
-        if line.variant_id is not None and not line.is_digital})
+        line.id: line.quantity - line.refunded_quantity for line in lines if restockable(line)})
     for line in lines:
         remaining = line.quantity - line.refunded_quantity
-        if remaining <= 0 or line.variant_id is None or line.is_digital:
+        if remaining <= 0 or not restockable(line):
             continue
         if _update(session, sa.update(OrderLine).where(
                 OrderLine.id == line.id, OrderLine.refunded_quantity == line.refunded_quantity,
@@ -152,3 +161,59 @@ def _restock_remaining(session: Session, order: Order) -> None:
             _update(session, sa.update(ProductVariant).where(
                 ProductVariant.id == line.variant_id,
             ).values(stock=ProductVariant.stock + remaining))
+
+
+def ALREADY_PUT_BACK() -> str:  # noqa: N802 - a message, translated when raised
+    return _("Some of these goods have already been put back in stock. "
+             "Look at the order again.")
+
+
+def restockable(line: OrderLine) -> bool:
+    """Whether a line's units can go back on a shelf (not a download, variant still there)."""
+    return line.variant_id is not None and not line.is_digital
+
+
+def units_left_to_restock(line: OrderLine) -> int:
+    """Units of a line not yet put back in stock (none for a download)."""
+    return line.quantity - line.refunded_quantity if restockable(line) else 0
+
+
+def _checked_restock(session: Session, order: Order,
+                     quantities: Mapping[int, int]) -> dict[int, int]:
+    """The units asked for, each a line of this order with that many left to put back."""
+    lines = {line.id: line for line in session.exec(
+        select(OrderLine).where(OrderLine.order_id == order.id)
+        .execution_options(populate_existing=True)).all()}
+    checked = {}
+    for line_id, units in quantities.items():
+        line = lines.get(line_id)
+        if line is None or not isinstance(units, int) or isinstance(units, bool):
+            raise DomainError(_("Choose only lines of this order to put back in stock"))
+        if units < 0 or units > line.quantity or (units and not restockable(line)):
+            raise DomainError(_("Enter a whole number from 0 to %(most)d",
+                                most=units_left_to_restock(line)))
+        if units > units_left_to_restock(line):  # another refund put them back meanwhile
+            raise Conflict(ALREADY_PUT_BACK())
+        if units:
+            checked[line_id] = units
+    return checked
+
+
+def _restock_lines(session: Session, order: Order, quantities: Mapping[int, int]) -> None:
+    """Put back the units asked for of each line. The database decides: a line's count of
+    units put back only grows while it stays within what was sold, so two refunds at once
+    cannot put back one unit twice; the one that would is refused and rolled back."""
+    lines = session.exec(select(OrderLine).where(OrderLine.id.in_(list(quantities)))
+                         .order_by(OrderLine.variant_id, OrderLine.id)).all()
+    give_back_live_price_units(session=session, order=order, now=utcnow(),
+                               quantities=dict(quantities))
+    for line in lines:
+        units = quantities[line.id]
+        if _update(session, sa.update(OrderLine).where(
+                OrderLine.id == line.id,
+                OrderLine.refunded_quantity + units <= OrderLine.quantity,
+        ).values(refunded_quantity=OrderLine.refunded_quantity + units)) != 1:
+            raise Conflict(ALREADY_PUT_BACK())
+        _update(session, sa.update(ProductVariant).where(
+            ProductVariant.id == line.variant_id,
+        ).values(stock=ProductVariant.stock + units))

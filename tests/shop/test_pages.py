@@ -8,7 +8,14 @@ from sqlmodel import func, select
 from accounts.models import Role
 from catalog.models import ProductStatus
 from core.mail import OutboxMail
-from shop.models import CartItem, DeliveryMethod, Order, OrderStatusChange, PaymentStatus
+from shop.models import (
+    CartItem,
+    DeliveryMethod,
+    Order,
+    OrderLine,
+    OrderStatusChange,
+    PaymentStatus,
+)
 from shop.orders import Delivery
 from tests.factories import login, make_user
 from tests.shop.helpers import checkout_until_check as _checkout
@@ -210,9 +217,11 @@ def test_operator_marks_paid_ships_and_refunds_with_a_guard(app, client, db_sess
     over = client.post(f"{base}/refund", data={"refund-amount": "40.01",
                                                "refund-reason": "again"})
     assert over.status_code == 409
+    with db_session() as session:
+        line_id = session.exec(select(OrderLine.id).where(OrderLine.order_id == order.id)).one()
     assert client.post(f"{base}/refund", data={"refund-amount": "40",
                                                "refund-reason": "退货",
-                                               "refund-restock": "y"}).status_code == 302
+                                               f"refund-line_{line_id}": "2"}).status_code == 302
     with db_session() as session:
         order = reload(session, order.id)
         assert (order.refunded_amount, order.payment_status) == (6000, PaymentStatus.REFUNDED)
