@@ -379,3 +379,31 @@ def wait_for(check, timeout=15.0):
             return value
         time.sleep(0.1)
     return check()
+
+
+# The modules whose tests start servers and processes (gunicorn, schedulers, nginx, a
+# restarted PostgreSQL) or fuzz every API operation: 15-40 s a test, where most take
+# well under one. `--dist loadgroup` hands tests to the three processes one by one in
+# collection order, so these go first, longest first: one of them collected last would
+# run alone at the end while the other processes sit idle.
+SLOW_MODULES_FIRST = (
+    "tests/core/test_scheduler_failover.py",
+    "tests/security/test_api_schema.py",
+    "tests/livestream/test_room_two_processes.py",
+    "tests/core/test_runtime.py",
+    "tests/core/test_faults_services.py",
+    "tests/shop/test_crash_safety.py",
+    "tests/security/test_logs_gunicorn.py",
+    "tests/livestream/test_edge.py",
+    "tests/core/test_backup.py",
+    "tests/browser/test_journey_live_edge.py",
+)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    """Collect the slow modules first (in the order above), each module's tests in
+    their own order, then everything else as collected."""
+    rank = {module: n for n, module in enumerate(SLOW_MODULES_FIRST)}
+    last = len(rank)
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], last))
