@@ -19,6 +19,7 @@ from wtforms.validators import ValidationError
 from accounts.access import roles_required
 from accounts.models import Role, User
 from core.audit import AuditEntry
+from core.csv_export import columns, csv_download, shop_time
 from core.db import get_session
 from core.forms import Form
 from core.i18n import format_money
@@ -231,8 +232,12 @@ def _page(form: AuditFilterForm, **context) -> str:
                            zone=zone_label(shop_zone().key), **context)
 
 
-CSV_COLUMNS = ["id", "at", "actor_id", "actor_name", "action", "subject_type", "subject_id",
-               "details"]
+CSV_COLUMNS = columns(
+    "operator_accounts.audit.entries_csv",
+    ("id", _l("Entry number")), ("at", _l("When")), ("actor_id", _l("Account number")),
+    ("actor_name", _l("Done by")), ("action", _l("Action")),
+    ("subject_type", _l("Kind of record")), ("subject_id", _l("Record number")),
+    ("details", _l("Details")))
 
 
 @bp.route("/audit.csv")
@@ -240,22 +245,19 @@ CSV_COLUMNS = ["id", "at", "actor_id", "actor_name", "action", "subject_type", "
 def entries_csv():
     """Every entry the filters choose, for a spreadsheet: times in the shop's zone with
     their offset, details as JSON."""
-    from income.exports import csv_response
-
     form = _filter_form()
     if not form.validate():
         return entries()
-    zone = shop_zone()
-    rows = [CSV_COLUMNS]
+    rows = []
     # Plain rows, not model objects: a year of entries is written in a few seconds.
     found = get_session().exec(_statement(
         form, AuditEntry.id, AuditEntry.at, AuditEntry.actor_id, AuditEntry.action,
         AuditEntry.subject_type, AuditEntry.subject_id, AuditEntry.details))
     for entry_id, at, actor_id, action, subject_type, subject_id, details, name in found:
-        rows.append([entry_id, at.astimezone(zone).isoformat(), actor_id or "", name or "",
+        rows.append([entry_id, shop_time(at), actor_id or "", name or "",
                      action, subject_type, subject_id,
                      json.dumps(details or {}, ensure_ascii=False, sort_keys=True)])
-    return csv_response(rows, "audit-trail.csv")
+    return csv_download(CSV_COLUMNS, rows, "audit-trail.csv")
 
 
 def local_time(value: datetime) -> str:

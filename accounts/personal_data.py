@@ -14,7 +14,6 @@ entries, payouts and statements; never a buyer's details from a maker's order li
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import re
@@ -37,10 +36,10 @@ from accounts.models import (
     WorkshopMember,
 )
 from catalog.models import Product, ProductVariant
+from core.csv_export import Column, csv_text, yuan
 from core.db import utcnow
 from core.mail import OutboxMail
 from core.timezones import user_zone_name
-from income.exports import safe_cell, yuan
 from income.models import LedgerEntry, MonthlyStatement, Payout
 from livestream.models import LiveSession, Notice, ReminderRequest
 from livestream.room_models import LiveMessage
@@ -114,7 +113,9 @@ COLUMN_LABELS = {
     "currency": _l("Currency"),
     "paid_at": _l("Paid on"),
     "product": _l("Product"),
+    "product_in_english": _l("Product in English"),
     "variant": _l("Variant"),
+    "variant_in_english": _l("Variant in English"),
     "sku": _l("Product code"),
     "quantity": _l("Quantity"),
     "unit_price_yuan": _l("Price each (yuan)"),
@@ -270,7 +271,9 @@ def _orders(session: Session, user: User, zone, data: dict) -> None:
                              .order_by(OrderLine.order_id, OrderLine.id)):
         data["order_lines"].append({
             "order": numbers[line.order_id], "product": line.product_name,
-            "variant": line.variant_name, "sku": line.sku, "quantity": line.quantity,
+            "product_in_english": line.product_name_en or "",
+            "variant": line.variant_name, "variant_in_english": line.variant_name_en or "",
+            "sku": line.sku, "quantity": line.quantity,
             "unit_price_yuan": yuan(line.unit_price_amount),
             "line_total_yuan": yuan(line.line_total_amount),
             "refunded_quantity": line.refunded_quantity})
@@ -341,14 +344,22 @@ def _income(session: Session, user: User, zone, data: dict) -> None:
                               .order_by(MonthlyStatement.month))]
 
 
+def _column(key: str) -> Column:
+    return Column(key, COLUMN_LABELS.get(key, key))
+
+
 def _csv(rows: list[dict], labels: dict[str, dict]) -> bytes:
-    buffer = io.StringIO()
-    buffer.write("\ufeff")  # so spreadsheet programs read the Chinese as UTF-8
-    writer = csv.writer(buffer)
-    writer.writerow([str(COLUMN_LABELS.get(key, key)) for key in rows[0]])
-    for row in rows:
-        writer.writerow([safe_cell(shown(labels, key, value)) for key, value in row.items()])
-    return buffer.getvalue().encode("utf-8")
+    """A section as CSV: the JSON's keys as column codes (columns.csv gives the headings),
+    the values as the page shows them."""
+    return csv_text([_column(key) for key in rows[0]], (
+        [shown(labels, key, value) for key, value in row.items()] for row in rows)).encode()
+
+
+def _columns_csv(data: dict[str, list[dict]]) -> bytes:
+    """Every column code used in the CSV files beside its heading in the reader's language."""
+    keys = dict.fromkeys(key for rows in data.values() if rows for key in rows[0])
+    return csv_text([Column("code", _l("Column code")), Column("heading", _l("Heading"))],
+                    ([key, str(COLUMN_LABELS.get(key, key))] for key in keys)).encode()
 
 
 def export_zip(session: Session, user: User) -> bytes:
@@ -371,4 +382,5 @@ def export_zip(session: Session, user: User) -> bytes:
         for key, rows in data.items():
             if rows:
                 archive.writestr(f"{key.replace('_', '-')}.csv", _csv(rows, values))
+        archive.writestr("columns.csv", _columns_csv(data))
     return buffer.getvalue()

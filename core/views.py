@@ -22,6 +22,14 @@ bp.register_blueprint(openapi_bp)  # the one OpenAPI document, /api/openapi.json
 bp.record_once(lambda state: url_ids.install(state.app))
 
 
+@bp.app_template_global()
+def csv_columns(endpoint: str):
+    """The columns of the CSV that `endpoint` serves, for the download page's guide."""
+    from core.csv_export import columns_of
+
+    return columns_of(endpoint)
+
+
 @bp.route("/language/<code>")
 def switch_language(code: str):
     """Show the site in `code` from now on, and go back to the page the reader was on."""

@@ -24,7 +24,7 @@ from core.written import as_written, written_message
 from income import ledger, payouts, sales_points
 from income import queries as q
 from income.access import parse_range, period_field
-from income.exports import csv_response, yuan
+from income.exports import csv_download, csv_response, yuan
 from income.forms import (
     AdjustmentForm,
     BatchForm,
@@ -188,7 +188,7 @@ def operator_batch(batch_id: int):
 @roles_required(Role.OPERATOR)
 def operator_batch_csv(batch_id: int):
     batch = _batch(batch_id)
-    return csv_response(payouts.batch_csv_rows(get_session(), batch.id),
+    return csv_download(payouts.BATCH_COLUMNS, payouts.batch_csv_rows(get_session(), batch.id),
                         f"payouts-{batch.month}-{batch.id}.csv")
 
 

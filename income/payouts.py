@@ -13,9 +13,11 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlmodel import Session, func, select
 
 from accounts.models import Role, User, UserRole
+from core.csv_export import columns, yuan
 from core.db import utcnow
 from core.errors import Conflict, DomainError, NotFound
 from core.money import Money
@@ -157,12 +159,16 @@ def mark_batch_paid(*, session: Session, batch_id: int, reference: str,
     return batch
 
 
+BATCH_COLUMNS = columns(
+    "income.operator_batch_csv",
+    ("payout_id", _l("Payout number")), ("maker_id", _l("Maker number")),
+    ("maker_name", _l("Maker")), ("amount_yuan", _l("Amount in yuan")),
+    ("currency", _l("Currency")), ("method", _l("How it is paid")),
+    ("reference", _l("Reference")))
+
+
 def batch_csv_rows(session: Session, batch_id: int) -> list[list[str]]:
-    """Rows for the bank: maker, amount in yuan, currency, our reference."""
-    rows = [["payout_id", "maker_id", "maker_name", "amount_yuan", "currency", "method",
-             "reference"]]
-    for payout, user in batch_payouts(session, batch_id):
-        rows.append([str(payout.id), str(user.id), user.display_name,
-                     str(Money(payout.amount, payout.currency).decimal), payout.currency,
-                     payout.method.value, f"GF-PAYOUT-{payout.id}"])
-    return rows
+    """Rows for the bank (BATCH_COLUMNS): maker, amount in yuan, currency, our reference."""
+    return [[str(payout.id), str(user.id), user.display_name,
+             yuan(payout.amount, payout.currency), payout.currency, payout.method.value,
+             f"GF-PAYOUT-{payout.id}"] for payout, user in batch_payouts(session, batch_id)]

@@ -34,7 +34,9 @@ from income.access import (
     workshop_for,
 )
 from income.exports import (
-    csv_response,
+    ENTRY_COLUMNS,
+    csv_download,
+    english_items,
     entry_rows,
     entry_sheet_rows,
     xlsx_response,
@@ -141,10 +143,12 @@ def _export(maker_id: int, kind: str):
     period = parse_range(request.args.get("from"), request.args.get("to"), q.this_month())
     entries = q.entries(session, [maker.id], period)
     names = {maker.id: maker.display_name}
+    items = english_items(session, entries)
     name = f"income-{maker.id}-{period.first.isoformat()}-{period.last.isoformat()}"
     if kind == "xlsx":
-        return xlsx_response(entry_sheet_rows(entries, names), f"{name}.xlsx", "income")
-    return csv_response(entry_rows(entries, names), f"{name}.csv")
+        return xlsx_response(entry_sheet_rows(entries, names, items), f"{name}.xlsx",
+                             "income", ENTRY_COLUMNS)
+    return csv_download(ENTRY_COLUMNS, entry_rows(entries, names, items), f"{name}.csv")
 
 
 @bp.route("/income/makers/<int:maker_id>/income.<any(csv, xlsx):kind>")
@@ -213,9 +217,11 @@ def workshop_export(workshop_id: int):
     period = parse_range(request.args.get("from"), request.args.get("to"), q.this_month())
     members = q.workshop_members(session, workshop.id, period)
     names = {m.id: m.display_name for m, _a, _b in members}
-    rows = entry_rows([e for e in q.entries(session, list(names), period)
-                       if e.workshop_id in (None, workshop.id)], names)
-    return csv_response(rows, f"workshop-{workshop.id}-{period.first.isoformat()}.csv")
+    entries = [e for e in q.entries(session, list(names), period)
+               if e.workshop_id in (None, workshop.id)]
+    rows = entry_rows(entries, names, english_items(session, entries))
+    return csv_download(ENTRY_COLUMNS, rows,
+                        f"workshop-{workshop.id}-{period.first.isoformat()}.csv")
 
 
 @bp.route("/api/income/workshops/<int:workshop_id>")

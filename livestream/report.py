@@ -37,6 +37,15 @@ class Figures:
     peak_viewers: int = 0
 
 
+@dataclass(frozen=True)
+class SoldAs:
+    """A product as the stream's order lines were sold under: their Chinese and English
+    snapshots (`title`, `title_en`, as a product's), not its title today."""
+
+    title: str
+    title_en: str | None = None
+
+
 @dataclass
 class StreamReport:
     """Everything the report page and its download show."""
@@ -48,7 +57,7 @@ class StreamReport:
     makers_share: int
     platform_fee: int
     refunded: int
-    by_product: list[tuple[Product | None, int, int]] = field(default_factory=list)
+    by_product: list[tuple[SoldAs | Product | None, int, int]] = field(default_factory=list)
     by_maker: list[tuple[User | None, int]] = field(default_factory=list)
     previous: list[Figures] = field(default_factory=list)
 
@@ -115,8 +124,15 @@ def stream_report(*, session: Session, live: LiveSession) -> StreamReport:
         .where(OrderLine.live_session_id == live.id, Order.paid_at.is_not(None))
         .group_by(OrderLine.product_id)).all())
     product_ids = [p for p in set(sales_by_product) | set(items_by_product) if p]
-    products = {p.id: p for p in session.exec(select(Product).where(
+    products: dict[int, SoldAs | Product] = {p.id: p for p in session.exec(select(Product).where(
         Product.id.in_(product_ids or [0]))).all()}
+    # Named as sold in this stream (the lines' snapshots), not as the product is today.
+    for pid, title, title_en in session.exec(
+            select(OrderLine.product_id, func.max(OrderLine.product_name),
+                   func.max(OrderLine.product_name_en))
+            .where(OrderLine.live_session_id == live.id, OrderLine.product_id.in_(
+                product_ids or [0])).group_by(OrderLine.product_id)).all():
+        products[pid] = SoldAs(title, title_en)
     by_product = sorted(
         ((products.get(pid), int(items_by_product.get(pid, 0)),
           int(sales_by_product.get(pid, 0)))

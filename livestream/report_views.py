@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from flask import render_template
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
+from core.csv_export import columns, csv_download, yuan
 from core.db import get_session
 from core.errors import NotAllowed
 from core.written import as_written
-from income.exports import csv_response, yuan
 from livestream import report
 from livestream.views import _visible_session, bp
 
@@ -31,14 +32,19 @@ def stream_report(slug: str):
     return render_template("livestream/report.html", live=live, report=data)
 
 
+REPORT_COLUMNS = columns(
+    "livestream.stream_report_csv",
+    ("section", _l("Part of the report")), ("name", _l("Name")), ("items", _l("How many")),
+    ("sales_yuan", _l("Sales in yuan")))
+
+
 @bp.route("/live/<slug>/report.csv")
 @login_required
 def stream_report_csv(slug: str):
     """The same figures as a spreadsheet: one row per product and per maker."""
     live, data = _readable_report(slug)
     f = data.figures
-    rows = [["section", "name", "items", "sales_yuan"],
-            ["stream", as_written(live, "title").text, f.items, yuan(f.sales)]]
+    rows = [["stream", as_written(live, "title").text, f.items, yuan(f.sales)]]
     rows += [["product", as_written(product, "title").text if product
               else _("A product since removed"), items, yuan(sales)]
              for product, items, sales in data.by_product]
@@ -51,4 +57,4 @@ def stream_report_csv(slug: str):
              ["questions_asked", "", data.questions_asked, ""],
              ["questions_answered", "", data.questions_answered, ""],
              ["orders_paid", "", f.orders, ""]]
-    return csv_response(rows, f"stream-{live.slug}.csv")
+    return csv_download(REPORT_COLUMNS, rows, f"stream-{live.slug}.csv")

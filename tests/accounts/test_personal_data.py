@@ -66,9 +66,10 @@ def test_the_shoppers_download_holds_all_of_their_data_and_none_of_anyone_elses(
         "240.00", "240.00", SHOPPER_PHONE)
     assert order["address"] == "浙江省 宁波市 海曙区 中山西路 88 号 3 室"
     assert sections["order_lines"] == [{
-        "order": world["order"], "product": "梅花盘扣", "variant": "", "sku": sections[
-            "order_lines"][0]["sku"], "quantity": 2, "unit_price_yuan": "120.00",
-        "line_total_yuan": "240.00", "refunded_quantity": 0}]
+        "order": world["order"], "product": "梅花盘扣", "product_in_english": "",
+        "variant": "", "variant_in_english": "", "sku": sections["order_lines"][0]["sku"],
+        "quantity": 2, "unit_price_yuan": "120.00", "line_total_yuan": "240.00",
+        "refunded_quantity": 0}]
     assert [a["address"] for a in sections["addresses"]] == [order["address"]]
     assert [(m["live_stream"], m["text"]) for m in sections["messages"]] == [
         ("盘扣直播", "梅花盘扣有红色的吗？")]
@@ -81,7 +82,11 @@ def test_the_shoppers_download_holds_all_of_their_data_and_none_of_anyone_elses(
     assert '<html lang="zh-CN">' in page and "<script" not in page
     assert "中山西路 88 号 3 室" in page
     header, *rows = csv.reader(io.StringIO(archive.read("orders.csv").decode("utf-8-sig")))
-    assert header[:2] == ["订单", "下单时间"]
+    # Column codes head every CSV (the JSON's keys); columns.csv gives their headings.
+    assert header[:2] == ["order", "placed_at"]
+    columns = dict(csv.reader(io.StringIO(archive.read("columns.csv").decode("utf-8-sig"))))
+    assert (columns["code"], columns["order"], columns["placed_at"]) == (
+        "heading", "订单", "下单时间")
     assert [row[0] for row in rows] == [world["order"]]
     # The page and the CSV files say what a code means; the JSON keeps the codes.
     assert rows[0][2:5] == ["已完成", "已付款", "送货上门"]
