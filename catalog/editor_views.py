@@ -24,6 +24,14 @@ def _user(session) -> User:
     return session.get(User, current_user.id)
 
 
+def _editable(product_id: int) -> tuple:
+    """The request's session, the signed-in user and a product they may edit."""
+    session = get_session()
+    user = _user(session)
+    return session, user, services.editable_product(session=session, user=user,
+                                                    product_id=product_id)
+
+
 def _members(session, workshop_id: int) -> list[User]:
     return list(session.exec(select(User).join(WorkshopMember, WorkshopMember.user_id == User.id)
                              .where(WorkshopMember.workshop_id == workshop_id)
@@ -43,6 +51,22 @@ def _show_service_error(form, error: services.InvalidProduct) -> None:
         field.errors = [e for e in (field.errors or []) if isinstance(e, str)]
     field.errors = list(field.errors or []) + [str(error.message)]
     form._errors = None  # WTForms caches `errors` at validation; count this one too
+
+
+def _save_then_edit_page(form, save, message, *, show_error=_show_service_error,
+                         anchor=None):
+    """A valid form is saved by `save` (which gives the product): then `message` and the
+    product's edit page. None (show the form again) if the form is not valid, or the
+    service refused it, its reason put on the form by `show_error`."""
+    if not form.validate_on_submit():
+        return None
+    try:
+        product = save()
+    except services.InvalidProduct as error:
+        show_error(form, error)
+        return None
+    flash(message, "success")
+    return redirect(url_for("catalog.edit_product", product_id=product.id, _anchor=anchor))
 
 
 @bp.route("/my/products")
@@ -77,16 +101,11 @@ def new_product(workshop_id: int):
     form = ProductForm()
     form.set_choices(categories=queries.categories(session=session),
                      members=_members(session, workshop.id))
-    if form.validate_on_submit():
-        try:
-            product = services.create_product(session=session, user=user,
-                                              workshop_id=workshop.id, data=form.to_data())
-        except services.InvalidProduct as error:
-            _show_service_error(form, error)
-        else:
-            flash(_("Draft saved. Add photos, then send it for review."), "success")
-            return redirect(url_for("catalog.edit_product", product_id=product.id))
-    return _product_form_page(form, workshop=workshop)
+    saved = _save_then_edit_page(
+        form, lambda: services.create_product(session=session, user=user,
+                                              workshop_id=workshop.id, data=form.to_data()),
+        _("Draft saved. Add photos, then send it for review."))
+    return saved or _product_form_page(form, workshop=workshop)
 
 
 @bp.route("/my/products/<int:product_id>", methods=["GET", "POST"])
@@ -94,24 +113,17 @@ def new_product(workshop_id: int):
 @form_view
 def edit_product(product_id: int):
     """Change a product's words, versions and makers' shares."""
-    session = get_session()
-    user = _user(session)
-    product = services.editable_product(session=session, user=user, product_id=product_id)
+    session, user, product = _editable(product_id)
     form = ProductForm()
     if request.method == "GET":
         _fill(form, session, product)
     form.set_choices(categories=queries.categories(session=session),
                      members=_members(session, product.workshop_id))
-    if form.validate_on_submit():
-        try:
-            services.update_product(session=session, user=user, product=product,
-                                    data=form.to_data())
-        except services.InvalidProduct as error:
-            _show_service_error(form, error)
-        else:
-            flash(_("Your changes are saved."), "success")
-            return redirect(url_for("catalog.edit_product", product_id=product.id))
-    return _edit_page(session, form, product, 400 if form.errors else 200)
+    saved = _save_then_edit_page(
+        form, lambda: services.update_product(session=session, user=user, product=product,
+                                              data=form.to_data()),
+        _("Your changes are saved."))
+    return saved or _edit_page(session, form, product, 400 if form.errors else 200)
 
 
 def _edit_page(session, form, product, status, submit_problems=()):
@@ -149,9 +161,7 @@ def _fill(form, session, product) -> None:
 @roles_required(*EDITORS)
 def submit_product(product_id: int):
     """Send a draft to the operators for review."""
-    session = get_session()
-    user = _user(session)
-    product = services.editable_product(session=session, user=user, product_id=product_id)
+    session, user, product = _editable(product_id)
     try:
         services.submit_for_review(session=session, user=user, product=product)
     except services.NotReadyForReview as error:
@@ -164,39 +174,49 @@ def submit_product(product_id: int):
     return redirect(url_for("catalog.edit_product", product_id=product.id))
 
 
+def _upload(product_id: int, form, store, message, *, field_for_error, anchor=None, **page):
+    """A file sent with its form, for a product the user may edit: kept by
+    `store(session=, user=, product=)`; a refusal is shown by the field
+    `field_for_error(error)` names, on the upload page again."""
+    session, user, product = _editable(product_id)
+
+    def save():
+        store(session=session, user=user, product=product)
+        return product
+
+    def show_error(form, error):
+        field = field_for_error(error)
+        field.errors = list(field.errors or []) + [str(error.message)]
+
+    saved = _save_then_edit_page(form, save, message, show_error=show_error, anchor=anchor)
+    return saved or (render_template("catalog/image_form.html", form=form, product=product,
+                                     **page), 400)
+
+
 @bp.route("/my/products/<int:product_id>/images", methods=["POST"])
 @roles_required(*EDITORS)
 @form_view
 def add_product_image(product_id: int):
     """Upload a photo with its description."""
-    session = get_session()
-    user = _user(session)
-    product = services.editable_product(session=session, user=user, product_id=product_id)
     form = ImageForm()
-    if form.validate_on_submit():
+
+    def store(*, session, user, product):
         upload = form.photo.data
-        data = upload.stream.read(media.images.MAX_UPLOAD_BYTES + 1)
-        try:
-            media.add_image(session=session, user=user, product=product, data=data,
-                            filename=upload.filename, alt=form.alt.data,
-                            alt_en=form.alt_en.data, media_dir=current_app.config["MEDIA_DIR"])
-        except services.InvalidProduct as error:
-            target = form.alt if error.field == "alt" else form.photo
-            target.errors = list(target.errors or []) + [str(error.message)]
-        else:
-            flash(_("Photo added."), "success")
-            return redirect(url_for("catalog.edit_product", product_id=product.id,
-                                    _anchor="photos"))
-    return render_template("catalog/image_form.html", form=form, product=product), 400
+        media.add_image(session=session, user=user, product=product,
+                        data=upload.stream.read(media.images.MAX_UPLOAD_BYTES + 1),
+                        filename=upload.filename, alt=form.alt.data, alt_en=form.alt_en.data,
+                        media_dir=current_app.config["MEDIA_DIR"])
+
+    return _upload(product_id, form, store, _("Photo added."), anchor="photos",
+                   field_for_error=lambda error: form.alt if error.field == "alt"
+                   else form.photo)
 
 
 @bp.route("/my/products/<int:product_id>/images/<int:image_id>/move", methods=["POST"])
 @roles_required(*EDITORS)
 def move_product_image(product_id: int, image_id: int):
     """Move a photo earlier or later."""
-    session = get_session()
-    user = _user(session)
-    product = services.editable_product(session=session, user=user, product_id=product_id)
+    session, user, product = _editable(product_id)
     form = PositionForm(meta={"csrf": False})
     if not form.validate():
         raise NotFound()
@@ -209,9 +229,7 @@ def move_product_image(product_id: int, image_id: int):
 @roles_required(*EDITORS)
 def delete_product_image(product_id: int, image_id: int):
     """Remove a photo."""
-    session = get_session()
-    user = _user(session)
-    product = services.editable_product(session=session, user=user, product_id=product_id)
+    session, user, product = _editable(product_id)
     media.delete_image(session=session, user=user, product=product, image_id=image_id,
                        media_dir=current_app.config["MEDIA_DIR"])
     flash(_("Photo removed."), "success")
@@ -223,22 +241,15 @@ def delete_product_image(product_id: int, image_id: int):
 @form_view
 def add_product_audio(product_id: int):
     """Upload an audiobook's sample or full file."""
-    session = get_session()
-    user = _user(session)
-    product = services.editable_product(session=session, user=user, product_id=product_id)
     form = AudioForm()
-    if form.validate_on_submit():
+
+    def store(*, session, user, product):
         upload = form.audio.data
-        data = upload.stream.read(media.MAX_FULL_BYTES + 1)
-        try:
-            media.set_digital_file(session=session, user=user, product=product,
-                                   kind=DigitalFileKind(form.kind.data), data=data,
-                                   filename=upload.filename,
-                                   media_dir=current_app.config["MEDIA_DIR"])
-        except services.InvalidProduct as error:
-            form.audio.errors = list(form.audio.errors or []) + [str(error.message)]
-        else:
-            flash(_("Audio file saved."), "success")
-            return redirect(url_for("catalog.edit_product", product_id=product.id))
-    return render_template("catalog/image_form.html", form=form, product=product,
-                           audio=True), 400
+        media.set_digital_file(session=session, user=user, product=product,
+                               kind=DigitalFileKind(form.kind.data),
+                               data=upload.stream.read(media.MAX_FULL_BYTES + 1),
+                               filename=upload.filename,
+                               media_dir=current_app.config["MEDIA_DIR"])
+
+    return _upload(product_id, form, store, _("Audio file saved."), audio=True,
+                   field_for_error=lambda error: form.audio)
