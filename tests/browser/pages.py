@@ -158,7 +158,13 @@ PAGES: dict[str, tuple[Visit, ...]] = {
         Visit("catalogue", "/products"),
         Visit("catalogue-search", "/products?q=%E7%9B%98%E6%89%A3"),
     ),
-    "catalog.product": (Visit("product", "/products/pankou-plum-set"),),
+    "catalog.product": (
+        Visit("product", "/products/pankou-plum-set"),
+        # Made by one workshop, sold by the studio: "由…制作，…销售".
+        Visit("product-sold-by-studio", "/products/fabric-tote"),
+        # Made to order, none in stock: "做好后发货，约 7 天" and the ship date.
+        Visit("product-made-to-order", "/products/pankou-straight"),
+    ),
     "catalog.workshop": (Visit("workshop", "/workshops/hexin-pankou"),),
     "catalog.maker": (Visit("maker", "/makers/{user_id}"),),
     "catalog.my_products": (Visit("my-products", "/my/products", role="maker"),),
