@@ -126,6 +126,38 @@ def test_many_buyers_at_once_never_exceed_the_capacity(app, db_session):
         assert session.exec(select(func.sum(OrderLine.quantity))).one() == 23
 
 
+def test_capacity_taken_after_the_first_look_is_refused_by_the_database(
+        app, db_session, monkeypatch):
+    """Both weeks fill up between this checkout's first look and its writes (another
+    buyer's commit on PostgreSQL): the conditional update refuses, nothing is written."""
+    import sqlalchemy as sa
+
+    from shop import orders
+
+    with db_session() as session:
+        product, variant = _made_to_order(session, stock=1, capacity=4)
+    real = orders._claim_key
+
+    def weeks_filled_then_claim(session, key):
+        today = made_to_order.shop_today()
+        for n in range(2):
+            week = made_to_order.week_start(today) + timedelta(weeks=n)
+            session.add(MadeToOrderWeek(product_id=product.id, week_start=week,
+                                        units_ordered=3))
+        session.flush()
+        return real(session, key)
+
+    monkeypatch.setattr(orders, "_claim_key", weeks_filled_then_claim)
+    with pytest.raises(OutOfCapacity) as refused, db_session() as session:
+        place(session, [(variant.id, 3)])  # 1 from stock, 2 to make: only 1 left a week
+    assert refused.value.shortages == [(product.title, 1)]
+    with db_session() as session:
+        assert stock_of(session, variant.id) == 1
+        assert _weeks(session, product.id) == {}  # the whole transaction rolled back
+        assert session.exec(select(func.count()).select_from(Order)).one() == 0
+        assert session.execute(sa.select(func.count()).select_from(StockHold)).scalar() == 0
+
+
 def test_the_shopper_sees_the_ship_date_and_is_told_plainly_when_it_is_full(
         app, client, db_session):
     today = made_to_order.shop_today()
