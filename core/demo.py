@@ -26,6 +26,9 @@ def load_demo() -> None:
         from income.demo import load_income
 
         load_income(session=session, people=people)
+        from income.task_order_demo import load_task_orders
+
+        load_task_orders(session=session, people=people)
         from shop.bank_transfer import load_demo_account
 
         load_demo_account(session=session, people=people)

@@ -77,6 +77,10 @@ RULES = {
     # Replays and audiobook samples are played by the browser in range requests (each
     # seek is one): a viewer scrubbing through a replay makes dozens, not hundreds.
     "media-from-address": parse("600 per 10 minutes"),
+    # A business asks a workshop for a task order a few times a year; a script filling
+    # every workshop's coordinators' inboxes is stopped after a handful.
+    "task-order-requests-from-address": parse("20 per hour"),
+    "task-order-requests-from-sender": parse("5 per hour"),
 }
 # The settings that change a rule's figure (`"20 per 5 minutes"`, the limits library's
 # notation); the rules of sign-in, reset mails, new accounts and a room's chat are fixed.

@@ -31,7 +31,8 @@ DEFAULT_COMMISSION_BASIS_POINTS = 500
 DEFAULT_HOLD_DAYS = 7
 MAX_ADJUSTMENT_FEN = 10_000_000
 MAKER_KINDS = (EntryKind.SALE, EntryKind.REFUND)
-EARNING_KINDS = (EntryKind.SALE, EntryKind.REFUND, EntryKind.ADJUSTMENT)
+EARNING_KINDS = (EntryKind.SALE, EntryKind.REFUND, EntryKind.ADJUSTMENT,
+                 EntryKind.TASK_WORK)
 
 
 def hold_days() -> int:

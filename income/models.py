@@ -21,6 +21,7 @@ class EntryKind(enum.StrEnum):
     COMMISSION_REFUND = "commission_refund"
     PAYOUT = "payout"                      # money sent to the maker (a debit)
     ADJUSTMENT = "adjustment"              # an operator's correction, with a reason
+    TASK_WORK = "task_work"                # a maker's pay for pieces of a task order
 
     @property
     def label(self):
@@ -67,6 +68,7 @@ ENTRY_LABELS = {
     EntryKind.COMMISSION_REFUND: _l("Platform fee returned"),
     EntryKind.PAYOUT: _l("Paid to you"),
     EntryKind.ADJUSTMENT: _l("Correction"),
+    EntryKind.TASK_WORK: _l("Task order work"),
     Channel.ONLINE: _l("Online shop"),
     Channel.LIVE: _l("Live stream"),
     Channel.STALL: _l("Stall"),
@@ -110,6 +112,7 @@ class LedgerEntry(SQLModel, table=True):
     sales_point_id: int | None = Field(default=None, foreign_key="sales_point.id")
     live_session_id: int | None = Field(default=None, foreign_key="live_session.id")
     payout_id: int | None = Field(default=None, foreign_key="payout.id")
+    task_order_id: int | None = Field(default=None, foreign_key="task_order.id", index=True)
     product_id: int | None = Field(default=None, foreign_key="product.id", ondelete="SET NULL")
     workshop_id: int | None = Field(default=None, foreign_key="workshop.id")
     quantity: int = 0

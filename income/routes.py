@@ -1,6 +1,10 @@
 """The income blueprint with every income, payout, impact and stall route attached."""
 
-from income import operator_views, stall_views  # noqa: F401  (they add routes to bp)
+from income import (  # noqa: F401  (they add routes to bp)
+    operator_views,
+    stall_views,
+    task_order_views,
+)
 from income.views import bp
 
 __all__ = ["bp"]

@@ -404,7 +404,18 @@ def demo_samples(app) -> dict:
                 "reset_token": make_reset_token(shopper), "product_id": product.id,
                 "order_token": order.public_token, "order_number": order.number,
                 "point_id": point.id, "session_id": live.id,
-                "month": utcnow().strftime("%Y-%m")}
+                "month": utcnow().strftime("%Y-%m"),
+                # The demo's 2,000-button task order (income/task_order_demo.py).
+                "task_order_id": _demo_task_order(session, workshop.id)}
+
+
+def _demo_task_order(session, workshop_id: int) -> int:
+    from sqlmodel import select
+
+    from income.task_order_models import TaskOrder
+
+    return session.exec(select(TaskOrder.id).where(TaskOrder.workshop_id == workshop_id)
+                        .order_by(TaskOrder.id)).first()
 
 
 def _serve(app) -> tuple[object, threading.Thread, str]:

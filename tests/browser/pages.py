@@ -230,6 +230,27 @@ PAGES: dict[str, tuple[Visit, ...]] = {
     "income.workshop_income": (
         Visit("workshop-income", "/income/workshops/{workshop_id}", role="maker"),
     ),
+    # Task orders: the public request form (its error state), the coordinator's list and
+    # the demo's order (the last form is "delivered and paid", refused while pieces are
+    # missing: its error state), and a member's pieces form.
+    "income.task_order_request": (
+        Visit("task-order-request", "/workshops/hexin-pankou/task-order", states=(ERRORS,)),
+    ),
+    "income.task_order_sent": (
+        Visit("task-order-sent", "/workshops/hexin-pankou/task-order/sent"),
+    ),
+    "income.workshop_task_orders": (
+        Visit("task-orders", "/income/workshops/{workshop_id}/task-orders", role="maker"),
+    ),
+    "income.task_order_page": (
+        Visit("task-order", "/income/workshops/{workshop_id}/task-orders/{task_order_id}",
+              role="maker", states=(ERRORS,)),
+    ),
+    "income.task_order_pieces": (
+        Visit("task-order-pieces",
+              "/income/makers/{user_id}/task-orders/{task_order_id}/pieces", role="maker",
+              states=(ERRORS,)),
+    ),
     "income.my_stalls": (Visit("my-stalls", "/stall", role="stall"),),
     "income.till": (Visit("till", "/stall/{point_id}", role="stall"),),
     "income.impact_report": (Visit("impact", "/operator/impact", role="operator"),),

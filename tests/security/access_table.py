@@ -164,6 +164,29 @@ TABLE: dict[tuple[str, str], Route] = {
         "owner:workshop", lambda w, o: f"/api/income/workshops/{o}"),
     # Stalls: the people who run one.
     ("income.my_stalls", "GET"): Route("signed_in", "/stall", exceptions={"stall_seller": 302}),
+    # Task orders: anyone asks a workshop; its coordinator answers, shares out and marks
+    # delivered; a member or their coordinator records pieces. Operators read the
+    # workshop's task orders but write none: the workshop's own people do its work.
+    ("income.task_order_request", "GET"): Route(
+        "public", lambda w, o: f"/workshops/{w['workshop']['own_slug']}/task-order"),
+    ("income.task_order_request", "POST"): Route(
+        "public", lambda w, o: f"/workshops/{w['workshop']['own_slug']}/task-order"),
+    ("income.task_order_sent", "GET"): Route(
+        "public", lambda w, o: f"/workshops/{w['workshop']['own_slug']}/task-order/sent"),
+    ("income.workshop_task_orders", "GET"): Route(
+        "owner:workshop", lambda w, o: f"/income/workshops/{o}/task-orders"),
+    ("income.task_order_page", "GET"): Route(
+        "owner:workshop",
+        lambda w, o: f"/income/workshops/{o}/task-orders/{w['task_order'][o]}"),
+    **{(f"income.task_order_{action}", "POST"): Route(
+        "owner:workshop",
+        lambda w, o, action=action: f"/income/workshops/{o}/task-orders/"
+                                    f"{w['task_order'][o]}/{action}",
+        exceptions={"operator": 404}) for action in ("accept", "decline", "split", "deliver")},
+    **{("income.task_order_pieces", method): Route(
+        "owner:maker",
+        lambda w, o: f"/income/makers/{o}/task-orders/{w['maker_task_order'][o]}/pieces",
+        exceptions={"operator": 404}) for method in ("GET", "POST")},
     ("income.till", "GET"): Route("owner:stall", lambda w, o: f"/stall/{o}"),
     ("income.till", "POST"): Route("owner:stall", lambda w, o: f"/stall/{o}"),
     # A maker lists and edits their workshop's goods.

@@ -20,6 +20,7 @@ from catalog.models import ProductImage, ProductStatus, ProductVariant
 from core.db import utcnow
 from income import sales_points
 from income.models import PayoutBatch
+from income.task_order_models import TaskOrder, TaskOrderStatus, TaskOrderTask
 from livestream import calendars, chat, room
 from livestream.live_prices import start_live_price
 from livestream.models import LiveSession, LiveSessionProduct, LiveSessionSlot, SessionStatus
@@ -156,6 +157,25 @@ def build_world(session, media_dir: str) -> dict:
                             user_id=users["stall_seller"].id)
     sales_points.add_member(session=session, sales_point=other_stall, user_id=other_seller.id)
 
+    # Task orders: each workshop's, accepted and split; ours between the maker and the
+    # colleague, theirs to their maker.
+    task_orders, maker_tasks = {}, {}
+    for workshop, makers in ((own_workshop, (users["maker"], colleague)),
+                             (other_workshop, (other_maker,))):
+        task_order = TaskOrder(workshop_id=workshop.id, organisation="甬城服饰",
+                               contact_name="陈经理", contact_phone="057488886666",
+                               product="盘扣", quantity=10 * len(makers),
+                               deadline=utcnow().date() + timedelta(days=30),
+                               price_per_piece_amount=70, status=TaskOrderStatus.ACCEPTED)
+        session.add(task_order)
+        session.flush()
+        for maker in makers:
+            session.add(TaskOrderTask(task_order_id=task_order.id, maker_id=maker.id,
+                                      quantity=10))
+            maker_tasks[maker.id] = task_order.id
+        task_orders[workshop.id] = task_order.id
+    session.flush()
+
     # Live sessions: ours (live, with the team), someone else's (live, another team), a
     # draft only operators see, and an upcoming one with an open slot to claim.
     own_live = _live(session, slug="our-room", workshop_id=own_workshop.id,
@@ -227,6 +247,7 @@ def build_world(session, media_dir: str) -> dict:
                   "operator": operator_order.number},
         "download": grants,
         "stall": {"own": own_stall.id, "other": other_stall.id},
+        "task_order": task_orders, "maker_task_order": maker_tasks,
         "live": {"own": own_live.slug, "other": other_live.slug, "draft": draft_live.slug,
                  "own_id": own_live.id, "other_id": other_live.id, "draft_id": draft_live.id,
                  "upcoming_id": upcoming.id},
