@@ -120,6 +120,9 @@ def _worker_pids(log: str) -> list[int]:
     return [int(pid) for pid in re.findall(r"Booting worker with pid: (\d+)", log)]
 
 
+# gunicorn's workers, signals and logs are the subject, not the database: PostgreSQL only,
+# the backend it serves in production (the pages' own tests run on both).
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_web_serves_secret_pages_logs_no_secret_and_restarts_gracefully(
         app, db_session, database_url, tmp_path):
     with db_session() as session:

@@ -162,6 +162,10 @@ def test_a_wrong_key_or_a_session_not_on_now_is_refused(app, client, db_session,
     assert live_edge.get("/_edge/rtmp/publish")[0] in (403, 405)
 
 
+# The edge cutting a push is the subject; renewing a key is also tested on both databases
+# without the edge (tests/core/test_audit_people_actions.py, the access matrix): PostgreSQL
+# only here.
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_a_renewed_key_stops_the_old_one_and_cuts_its_push(app, client, db_session,
                                                            live_edge, room):
     live = room["live"]
