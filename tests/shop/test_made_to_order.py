@@ -15,13 +15,15 @@ import pytest
 from babel.dates import format_date
 from sqlmodel import func, select
 
+from accounts.models import User
 from catalog import made_to_order
-from catalog.models import MadeToOrderWeek, Product
+from catalog.models import MadeToOrderWeek, Product, ProductMaker
 from core.db import db, utcnow
 from core.mail import OutboxMail
 from shop import jobs, payments
 from shop.models import Order, OrderLine, StockHold
 from shop.orders import OutOfCapacity
+from tests.factories import login
 from tests.shop.helpers import checkout_until_check, make_shop, payment_of, place, reload, stock_of
 
 
@@ -39,12 +41,16 @@ def _weeks(session, product_id):
                              .where(MadeToOrderWeek.product_id == product_id)).all())
 
 
-def test_this_week_then_next_then_refused_and_expiry_gives_capacity_back(app, db_session):
+def test_this_week_then_next_then_refused_and_expiry_gives_capacity_back(app, client,
+                                                                       db_session):
     today = made_to_order.shop_today()
     this_week = made_to_order.week_start(today)
     next_week = this_week + timedelta(weeks=1)
     with db_session() as session:
         product, variant = _made_to_order(session, stock=2, capacity=3)
+        maker = session.exec(select(ProductMaker.maker_id).where(
+            ProductMaker.product_id == product.id)).first()
+        maker_email = session.get(User, maker).email
         first = place(session, [(variant.id, 4)])  # 2 from stock, 2 made this week
         second = place(session, [(variant.id, 2)])  # this week has 1 left: next week
     with db_session() as session:
@@ -81,6 +87,11 @@ def test_this_week_then_next_then_refused_and_expiry_gives_capacity_back(app, db
         assert payments.mark_paid(session=session, payment=payment, amount=payment.amount,
                                   currency=payment.currency, by_system="test")
         assert reload(session, first.id).needs_attention is None
+    # The workshop sees it among the orders to make, with the day it should ship.
+    login(client, maker_email)
+    ships = format_date(today + timedelta(days=7), "long", locale="zh_Hans_CN")
+    assert f"其中 2 件按订单制作：做好后发货，约 7 天（预计 {ships} 发货）" in client.get(
+        "/my/order-lines").get_data(as_text=True)
     with db_session() as session:
         assert stock_of(session, variant.id) == 0
         assert _weeks(session, product.id) == {this_week: 3, next_week: 2}
