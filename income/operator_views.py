@@ -24,7 +24,7 @@ from core.written import as_written, written_message
 from income import ledger, payouts, sales_points
 from income import queries as q
 from income.access import parse_range, period_field
-from income.exports import csv_download, csv_response, yuan
+from income.exports import csv_download, csv_response, shop_time, yuan
 from income.forms import (
     AdjustmentForm,
     BatchForm,
@@ -229,7 +229,8 @@ def impact_csv():
     rows += [[], ["district", "income_yuan", "makers"]]
     rows += [[d, yuan(a), c] for d, a, c in report["by_district"]]
     rows += [[], ["live_stream", "start", "sales_yuan"]]
-    rows += [[s.title, s.start.isoformat(), yuan(s.amount)] for s in report["streams"]]
+    rows += [[as_written(s, "title").text, shop_time(s.start), yuan(s.amount)]
+             for s in report["streams"]]
     return csv_response(rows, f"impact-{period.first.isoformat()}-{period.last.isoformat()}.csv")
 
 

@@ -122,6 +122,11 @@ def test_stream_report_batch_and_audit_csvs(client, sold, db_session):
     page = client.get(f"/live/{ids['stream']}/report").get_data(as_text=True)
     assert "This stream sold 3 items for CN¥151.00" in page and "Renamed since" not in page
     assert "<code>sales_yuan</code>" in page
+    impact = read(client.get("/operator/impact.csv"))
+    assert impact[0] == ["figure", "value"]
+    stream = next(r for r in impact if r[:1] == ["Friday live"])
+    assert datetime.fromisoformat(stream[1]).utcoffset() == EIGHT_HOURS
+    assert stream[2] == "151.00" and ["sales_yuan", "151.00"] in impact
 
     made = client.post("/operator/payout-batches",
                        data={"batch-month": utcnow().strftime("%Y-%m")})
