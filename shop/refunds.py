@@ -163,7 +163,8 @@ def _restock_remaining(session: Session, order: Order) -> None:
             ).values(stock=ProductVariant.stock + remaining))
 
 
-def ALREADY_PUT_BACK() -> str:  # noqa: N802 - a message, translated when raised
+def _already_put_back() -> str:
+    """Why a refund is refused when another one put the same units back first."""
     return _("Some of these goods have already been put back in stock. "
              "Look at the order again.")
 
@@ -193,7 +194,7 @@ def _checked_restock(session: Session, order: Order,
             raise DomainError(_("Enter a whole number from 0 to %(most)d",
                                 most=units_left_to_restock(line)))
         if units > units_left_to_restock(line):  # another refund put them back meanwhile
-            raise Conflict(ALREADY_PUT_BACK())
+            raise Conflict(_already_put_back())
         if units:
             checked[line_id] = units
     return checked
@@ -213,7 +214,7 @@ def _restock_lines(session: Session, order: Order, quantities: Mapping[int, int]
                 OrderLine.id == line.id,
                 OrderLine.refunded_quantity + units <= OrderLine.quantity,
         ).values(refunded_quantity=OrderLine.refunded_quantity + units)) != 1:
-            raise Conflict(ALREADY_PUT_BACK())
+            raise Conflict(_already_put_back())
         _update(session, sa.update(ProductVariant).where(
             ProductVariant.id == line.variant_id,
         ).values(stock=ProductVariant.stock + units))
