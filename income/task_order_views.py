@@ -270,13 +270,14 @@ def task_order_pieces(maker_id: int, task_order_id: int):
             else:
                 flash(_("Saved: %(done)s of %(count)s pieces made.", done=format(done, ","),
                         count=format(task.quantity, ",")), "success")
-                if maker_id == current_user.id:
+                if maker_id == current_user.id and request.args.get("from") != "order":
                     return redirect(url_for("income.my_income"))
                 return _back(workshop, order)
     maker = session.get(User, maker_id)
     return render_template("income/task_orders/pieces.html", order=order, task=task,
                            workshop=workshop, maker=maker, form=form,
-                           is_self=maker_id == current_user.id), status
+                           is_self=maker_id == current_user.id,
+                           from_order=request.args.get("from") == "order"), status
 
 
 def _maker_progress(maker_id: int):
