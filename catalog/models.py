@@ -81,6 +81,10 @@ class Product(SQLModel, table=True):
     made_to_order: bool = False
     lead_time_days: int = 0
     weekly_capacity: int = 0
+    # The creative studio that sells it for its makers' workshop (consignment): set by
+    # that workshop's coordinator or an operator (income.studios), None when it sells
+    # its own goods. The studio takes the commission the operator set for it.
+    selling_studio_id: int | None = Field(default=None, foreign_key="workshop.id", index=True)
     # The lowest active variant's price, kept by catalog.services for sorting and
     # filtering by price without grouping over the variants of every product.
     min_price_amount: int | None = None

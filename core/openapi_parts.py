@@ -60,7 +60,7 @@ SCHEMAS = {
     "MakerIncome": _object({
         "maker_id": INTEGER, "month": TEXT, "currency": TEXT, "earned": FEN,
         "earned_last_month": FEN, "available": FEN, "balance": FEN, "gross": FEN,
-        "platform_fee": FEN, "share": FEN, "corrections": FEN,
+        "platform_fee": FEN, "studio_fee": FEN, "share": FEN, "corrections": FEN,
         "products": _array(_object({"product_id": MAYBE_INTEGER, "name": MAYBE_TEXT,
                                     "name_en": MAYBE_TEXT, "quantity": INTEGER,
                                     "amount": FEN})),

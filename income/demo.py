@@ -1,4 +1,5 @@
-"""Demo income: a readable month for the knot-button makers and a metro-cart stall sale.
+"""Demo income: a readable month for the knot-button makers, a metro-cart stall sale, and
+the creative studio selling the fabric workshop's tote.
 
 Found by natural keys (order idempotency keys, the stall sale's key), so loading twice
 adds nothing.
@@ -30,6 +31,25 @@ def _variant(session: Session, sku: str) -> ProductVariant | None:
     return session.exec(select(ProductVariant).where(ProductVariant.sku == sku)).first()
 
 
+def _studio_sells_the_tote(*, session: Session, operator) -> None:
+    """The creative studio sells the fabric workshop's tote (10% commission), so a paid
+    tote shows each party's part: the fabric maker's, the studio's, the platform's."""
+    from accounts.models import Workshop
+    from catalog.models import Product
+    from income import studios
+
+    studio = session.exec(select(Workshop).where(Workshop.slug == "canyi-studio")).first()
+    tote = session.exec(select(Product).where(Product.slug == "fabric-tote")).first()
+    if studio is None or tote is None:
+        return
+    if studios.studio_rates(session).get(studio.id) is None:
+        studios.set_studio_rate(session=session, studio_id=studio.id, rate_basis_points=1000,
+                                by_user_id=operator.id)
+    if tote.selling_studio_id is None:
+        studios.set_selling_studio(session=session, product_id=tote.id, studio_id=studio.id,
+                                   by_user_id=operator.id)
+
+
 def load_income(*, session: Session, people: dict) -> None:
     """Paid orders this month, one from a live stream, and a stall sale at a metro cart."""
     # Bought in last week's stream (livestream.demo), so its replay's report has figures.
@@ -37,6 +57,7 @@ def load_income(*, session: Session, people: dict) -> None:
         LiveSession.slug == "pankou-last-week")).first() or session.exec(
         select(LiveSession).order_by(LiveSession.planned_start)).first()
     operator = people["operator"]
+    _studio_sells_the_tote(session=session, operator=operator)
     for key, wanted, live in DEMO_ORDERS:
         lines = []
         for sku, quantity in wanted:

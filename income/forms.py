@@ -101,3 +101,31 @@ class StallMemberForm(Form):
     email = StringField(_l("Email address of the person who runs the stall"), validators=[
         DataRequired(_l("Enter the email address")),
         Length(max=320, message=_l("Email address must be 320 characters or fewer"))])
+
+
+class StudioRateForm(Form):
+    # Choices are the studios, set by the view; an id not among them is refused.
+    studio_id = SelectField(_l("Studio"), validate_choice=True,
+                            invalid_choice_message=_l("Choose a studio from the list"),
+                            validators=[DataRequired(_l("Choose the studio"))])
+    rate = StringField(_l("Studio commission in percent"), description=_l(
+        "Of what is left after the platform fee. 0 to 100, like 10 or 12.5"),
+        validators=[DataRequired(_l("Enter the studio commission"))])
+
+    def validate_rate(self, field):
+        try:
+            basis = Money.parse(field.data).amount  # percent with 2 decimals = basis points
+        except MoneyError as exc:
+            raise ValidationError(_l("Studio commission must be a number from 0 to 100")) from exc
+        if basis > 10000:
+            raise ValidationError(_l("Studio commission must be a number from 0 to 100"))
+        field.basis_points = basis
+
+
+class HandOverForm(Form):
+    # Choices set by the view: the products the reader may hand over, and the studios.
+    product_id = SelectField(_l("Product"), validate_choice=True,
+                             invalid_choice_message=_l("Choose one of your workshop's products"),
+                             validators=[DataRequired(_l("Choose the product"))])
+    studio_id = SelectField(_l("Who sells it"), validate_choice=True,
+                            invalid_choice_message=_l("Choose a studio from the list"))

@@ -24,6 +24,7 @@ from income.models import (
     CommissionRule,
     EntryKind,
     LedgerEntry,
+    StudioCommission,
 )
 from shop.models import Order, OrderLine, OrderLineMaker, Refund
 
@@ -33,6 +34,7 @@ MAX_ADJUSTMENT_FEN = 10_000_000
 MAKER_KINDS = (EntryKind.SALE, EntryKind.REFUND)
 EARNING_KINDS = (EntryKind.SALE, EntryKind.REFUND, EntryKind.ADJUSTMENT,
                  EntryKind.TASK_WORK)
+STUDIO_KINDS = (EntryKind.STUDIO_COMMISSION, EntryKind.STUDIO_COMMISSION_REFUND)
 
 
 def hold_days() -> int:
@@ -90,17 +92,46 @@ class SoldLine:
     workshop_id: int
     description: str
     makers: list[tuple[int, int]]  # (maker id, share), in a stable order
+    studio_id: int | None = None   # the studio selling it for the makers' workshop
+
+
+def studio_rate(session: Session, studio_id: int | None) -> int:
+    """Basis points a studio keeps of what is left after the platform fee (0 unset)."""
+    if studio_id is None:
+        return 0
+    rule = session.get(StudioCommission, studio_id)
+    return int(rule.rate_basis_points) if rule is not None else 0
+
+
+def split_amount(amount: Money, *, platform_rate: int, studio_rate: int,
+                 shares: list[int]) -> tuple[Money, Money, list[Money]]:
+    """(platform, studio, makers' parts) of an amount; each >= 0, they add up exactly.
+
+    The platform takes its rate of the sale; the studio its rate of what is left; the
+    makers share the rest by their shares. Each step splits by largest remainder, so no
+    fen is made or lost and no two rates can together take more than the sale."""
+    platform, rest = amount.allocate([platform_rate, 10000 - platform_rate])
+    studio, makers_part = rest.allocate([studio_rate, 10000 - studio_rate])
+    return platform, studio, makers_part.allocate(shares)
 
 
 def split_line(session: Session, line: SoldLine) -> tuple[Money, list[tuple[int, Money]]]:
     """The platform's part and each maker's part of a line; they add up exactly."""
+    platform, studio, parts = split_sold_line(session, line)
+    return platform + studio, parts
+
+
+def split_sold_line(session: Session,
+                    line: SoldLine) -> tuple[Money, Money, list[tuple[int, Money]]]:
+    """The platform's, the selling studio's and each maker's part of a line."""
     rate = commission_rate(session, product_id=line.product_id, workshop_id=line.workshop_id)
     if not line.makers:
-        return line.amount, []
-    commission, makers_part = line.amount.allocate([rate, 10000 - rate])
-    parts = makers_part.allocate([share for _, share in line.makers])
-    return commission, [(maker_id, part) for (maker_id, _), part in zip(line.makers, parts,
-                                                                          strict=True)]
+        return line.amount, Money(0, line.amount.currency), []
+    platform, studio, parts = split_amount(
+        line.amount, platform_rate=rate, studio_rate=studio_rate(session, line.studio_id),
+        shares=[share for _, share in line.makers])
+    return platform, studio, [(maker_id, part) for (maker_id, _), part
+                              in zip(line.makers, parts, strict=True)]
 
 
 def _credit(session: Session, lines: list[SoldLine], *, at: datetime, prefix: str,
@@ -108,9 +139,10 @@ def _credit(session: Session, lines: list[SoldLine], *, at: datetime, prefix: st
     available = at + timedelta(days=hold_days())
     written = 0
     for line in lines:
-        commission, parts = split_line(session, line)
+        commission, studio, parts = split_sold_line(session, line)
         common = dict(currency=line.amount.currency, product_id=line.product_id,
-                      workshop_id=line.workshop_id, description=line.description[:200],
+                      workshop_id=line.workshop_id, studio_id=line.studio_id,
+                      description=line.description[:200],
                       occurred_at=at, available_at=available, **where(line))
         for maker_id, part in parts:
             if part.amount:
@@ -121,6 +153,11 @@ def _credit(session: Session, lines: list[SoldLine], *, at: datetime, prefix: st
         if commission.amount:
             session.add(LedgerEntry(entry_key=f"{prefix}:{line.key}:platform",
                                     kind=EntryKind.COMMISSION, amount=commission.amount,
+                                    quantity=line.quantity, **common))
+            written += 1
+        if studio.amount:
+            session.add(LedgerEntry(entry_key=f"{prefix}:{line.key}:studio",
+                                    kind=EntryKind.STUDIO_COMMISSION, amount=studio.amount,
                                     quantity=line.quantity, **common))
             written += 1
     session.flush()
@@ -134,7 +171,8 @@ def credit_paid_order(*, session: Session, order: Order) -> int:
     """
     already = session.exec(select(LedgerEntry.id).where(
         LedgerEntry.order_id == order.id,
-        LedgerEntry.kind.in_([EntryKind.SALE, EntryKind.COMMISSION]))).first()
+        LedgerEntry.kind.in_([EntryKind.SALE, EntryKind.COMMISSION,
+                              EntryKind.STUDIO_COMMISSION]))).first()
     if already is not None:
         return 0
     rows = session.exec(select(OrderLine).where(OrderLine.order_id == order.id)
@@ -144,10 +182,11 @@ def credit_paid_order(*, session: Session, order: Order) -> int:
             OrderLineMaker.order_line_id.in_([r.id for r in rows]))
             .order_by(OrderLineMaker.id)).all():
         makers[share.order_line_id].append((share.maker_id, share.share_basis_points))
+    studios = selling_studios(session, [r.product_id for r in rows])
     lines = [SoldLine(key=f"line:{r.id}", amount=Money(r.line_total_amount, r.currency),
                       quantity=r.quantity, product_id=r.product_id, workshop_id=r.workshop_id,
-                      description=r.product_name,
-                      makers=makers[r.id]) for r in rows]
+                      description=r.product_name, makers=makers[r.id],
+                      studio_id=studios.get(r.product_id)) for r in rows]
     by_id = {f"line:{r.id}": r for r in rows}
 
     def where(line: SoldLine) -> dict:
@@ -157,6 +196,31 @@ def credit_paid_order(*, session: Session, order: Order) -> int:
                     channel=Channel.LIVE if row.live_session_id else Channel.ONLINE)
 
     return _credit(session, lines, at=order.paid_at or utcnow(), prefix="sale", where=where)
+
+
+def selling_studios(session: Session, product_ids: list[int | None]) -> dict[int, int]:
+    """product id -> the studio selling it for its workshop, as the product is now.
+
+    Read when the order is paid, as the platform's fee is: a product handed to a studio
+    after the order was paid changes nothing already booked."""
+    from catalog.models import Product
+
+    ids = [p for p in product_ids if p is not None]
+    if not ids:
+        return {}
+    return dict(session.exec(select(Product.id, Product.selling_studio_id).where(
+        Product.id.in_(ids), Product.selling_studio_id.is_not(None))).all())
+
+
+def _account(entry: LedgerEntry) -> str:
+    """Whose money an entry is: "maker:<id>", "platform" or "studio"."""
+    if entry.maker_id is not None:
+        return f"maker:{entry.maker_id}"
+    return "studio" if entry.kind in STUDIO_KINDS else "platform"
+
+
+REVERSING_KIND = {"platform": EntryKind.COMMISSION_REFUND,
+                  "studio": EntryKind.STUDIO_COMMISSION_REFUND}
 
 
 def credit_stall_sale(*, session: Session, sale, lines: list[SoldLine]) -> int:
@@ -177,11 +241,12 @@ def reverse_refund(*, session: Session, refund: Refund) -> int:
     entries = session.exec(select(LedgerEntry).where(
         LedgerEntry.order_id == refund.order_id,
         LedgerEntry.kind.in_([EntryKind.SALE, EntryKind.COMMISSION, EntryKind.REFUND,
-                              EntryKind.COMMISSION_REFUND])).order_by(LedgerEntry.id)).all()
+                              EntryKind.COMMISSION_REFUND, *STUDIO_KINDS]))
+        .order_by(LedgerEntry.id)).all()
     left: dict[tuple, int] = {}
     first: dict[tuple, LedgerEntry] = {}
     for entry in entries:
-        slot = (entry.order_line_id, entry.maker_id)
+        slot = (entry.order_line_id, _account(entry))
         left[slot] = left.get(slot, 0) + entry.amount
         first.setdefault(slot, entry)
     slots = [s for s in left if left[s] > 0]
@@ -194,16 +259,15 @@ def reverse_refund(*, session: Session, refund: Refund) -> int:
         if not part.amount:
             continue
         source = first[slot]
-        platform = source.maker_id is None
         session.add(LedgerEntry(
-            entry_key=f"refund:{refund.id}:line:{slot[0]}:"
-                      f"{'platform' if platform else f'maker:{slot[1]}'}",
+            entry_key=f"refund:{refund.id}:line:{slot[0]}:{slot[1]}",
             maker_id=source.maker_id,
-            kind=EntryKind.COMMISSION_REFUND if platform else EntryKind.REFUND,
+            kind=REVERSING_KIND.get(slot[1], EntryKind.REFUND),
             amount=-part.amount, currency=refund.currency, channel=source.channel,
             order_id=refund.order_id, order_line_id=source.order_line_id, refund_id=refund.id,
             live_session_id=source.live_session_id, product_id=source.product_id,
-            workshop_id=source.workshop_id, description=source.description,
+            workshop_id=source.workshop_id, studio_id=source.studio_id,
+            description=source.description,
             reason=(refund.reason or None) and refund.reason[:300],
             created_by_id=refund.created_by_id, occurred_at=refund.created_at,
             # Taken back from money still on hold, it stays with that money: the maker's
@@ -230,7 +294,8 @@ def restore_failed_refund(*, session: Session, refund: Refund) -> int:
             amount=-entry.amount, currency=entry.currency, channel=entry.channel,
             order_id=entry.order_id, order_line_id=entry.order_line_id, refund_id=refund.id,
             live_session_id=entry.live_session_id, product_id=entry.product_id,
-            workshop_id=entry.workshop_id, description=entry.description,
+            workshop_id=entry.workshop_id, studio_id=entry.studio_id,
+            description=entry.description,
             reason="refund failed at the provider", occurred_at=now, available_at=now))
     session.flush()
     return len(entries)

@@ -22,6 +22,11 @@ class EntryKind(enum.StrEnum):
     PAYOUT = "payout"                      # money sent to the maker (a debit)
     ADJUSTMENT = "adjustment"              # an operator's correction, with a reason
     TASK_WORK = "task_work"                # a maker's pay for pieces of a task order
+    # The selling studio's part of a paid line, and refunds of it. Values kept within
+    # the column's length (the longest value + 8): a longer one would need the column
+    # altered, and PostgreSQL refuses that under the append-only trigger.
+    STUDIO_COMMISSION = "studio_fee"
+    STUDIO_COMMISSION_REFUND = "studio_fee_refund"
 
     @property
     def label(self):
@@ -69,6 +74,8 @@ ENTRY_LABELS = {
     EntryKind.PAYOUT: _l("Paid to you"),
     EntryKind.ADJUSTMENT: _l("Correction"),
     EntryKind.TASK_WORK: _l("Task order work"),
+    EntryKind.STUDIO_COMMISSION: _l("Studio's part"),
+    EntryKind.STUDIO_COMMISSION_REFUND: _l("Studio's part returned"),
     Channel.ONLINE: _l("Online shop"),
     Channel.LIVE: _l("Live stream"),
     Channel.STALL: _l("Stall"),
@@ -115,6 +122,9 @@ class LedgerEntry(SQLModel, table=True):
     task_order_id: int | None = Field(default=None, foreign_key="task_order.id", index=True)
     product_id: int | None = Field(default=None, foreign_key="product.id", ondelete="SET NULL")
     workshop_id: int | None = Field(default=None, foreign_key="workshop.id")
+    # The studio that sold the line for its makers' workshop: on every entry of such a
+    # line (makers', platform's, studio's), so each party's part is a sum by it.
+    studio_id: int | None = Field(default=None, foreign_key="workshop.id", index=True)
     quantity: int = 0
     description: str = Field(default="", max_length=200)
     reason: str | None = Field(default=None, max_length=300)
@@ -138,6 +148,22 @@ class CommissionRule(SQLModel, table=True):
     scope_key: str = Field(max_length=40, unique=True)
     workshop_id: int | None = Field(default=None, foreign_key="workshop.id")
     product_id: int | None = Field(default=None, foreign_key="product.id", ondelete="CASCADE")
+    rate_basis_points: int
+    updated_by_id: int | None = Field(default=None, foreign_key="user_account.id")
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class StudioCommission(SQLModel, table=True):
+    """The part a creative studio keeps of what it sells for other workshops, in basis
+    points of what is left after the platform's fee; set by operators only."""
+
+    __tablename__ = "studio_commission"
+    __table_args__ = (
+        sa.CheckConstraint("rate_basis_points >= 0 AND rate_basis_points <= 10000",
+                           name="ck_studio_commission_rate"),
+    )
+
+    studio_id: int = Field(foreign_key="workshop.id", primary_key=True, ondelete="CASCADE")
     rate_basis_points: int
     updated_by_id: int | None = Field(default=None, foreign_key="user_account.id")
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -231,6 +231,11 @@ def impact_csv():
     rows += [[], ["live_stream", "start", "sales_yuan"]]
     rows += [[as_written(s, "title").text, shop_time(s.start), yuan(s.amount)]
              for s in report["streams"]]
+    rows += [[], ["studio", "made_by", "product", "paid_yuan", "platform_yuan", "studio_yuan",
+                  "makers_yuan"]]
+    rows += [[p.studio.name, p.workshop.name if p.workshop else "", p.title, yuan(p.paid),
+              yuan(p.platform), yuan(p.studio_part), yuan(p.makers)]
+             for p in report["studio_sales"]]
     return csv_response(rows, f"impact-{period.first.isoformat()}-{period.last.isoformat()}.csv")
 
 

@@ -15,7 +15,7 @@ from sqlmodel import Session, func, select
 from accounts.models import User, Workshop, WorkshopMember
 from catalog.models import Product
 from core.money import Money
-from income.ledger import EARNING_KINDS, MAKER_KINDS, balance_columns
+from income.ledger import EARNING_KINDS, MAKER_KINDS, STUDIO_KINDS, balance_columns
 from income.models import (
     Channel,
     EntryKind,
@@ -30,9 +30,11 @@ from livestream.models import LiveSession, SessionStatus
 from shop.models import Order, OrderLine, PaymentStatus
 
 MAX_RANGE_DAYS = 366
-# Entries that belong to a sold line: its makers' and the platform's, and their refunds.
+# Entries that belong to a sold line: its makers', the platform's and the selling
+# studio's, and their refunds.
 LINE_KINDS = (EntryKind.SALE, EntryKind.COMMISSION, EntryKind.REFUND,
-              EntryKind.COMMISSION_REFUND)
+              EntryKind.COMMISSION_REFUND, *STUDIO_KINDS)
+PLATFORM_KINDS = (EntryKind.COMMISSION, EntryKind.COMMISSION_REFUND)
 
 
 def local_zone() -> ZoneInfo:
@@ -125,6 +127,7 @@ class MonthSplit:
     fee: int
     share: int
     corrections: int
+    studio_fee: int = 0    # the selling studio's part of goods a studio sold for them
 
     @property
     def earned(self) -> int:
@@ -143,7 +146,8 @@ def month_split(session: Session, maker_id: int, period: Period,
     (largest remainder), and the makers' fees add up to the commission exactly.
     """
     in_month = (LedgerEntry.occurred_at >= period.start, LedgerEntry.occurred_at < period.end)
-    whose = sa.case((LedgerEntry.maker_id.is_(None), "platform"),
+    whose = sa.case((LedgerEntry.kind.in_(STUDIO_KINDS), "studio"),
+                    (LedgerEntry.maker_id.is_(None), "platform"),
                     (LedgerEntry.maker_id == maker_id, "mine"), else_="others")
     amount = func.sum(LedgerEntry.amount)
     # A group is a line's sale or one refund of it: an order line (its entries found
@@ -171,17 +175,27 @@ def month_split(session: Session, maker_id: int, period: Period,
     groups: dict[tuple, dict[str, int]] = {}
     for source, first, second, who, part in rows:
         groups.setdefault((source, first, second), {})[who] = int(part)
-    share = fee = 0
+    share = fee = studio_fee = 0
     for parts in groups.values():
         my_part, others = parts.get("mine", 0), parts.get("others", 0)
         share += my_part
-        platform = parts.get("platform", 0)
-        if platform and (my_part or others):
-            fee += Money(platform).allocate([abs(my_part), abs(others)])[0].amount
+        for who in ("platform", "studio"):
+            taken = parts.get(who, 0)
+            if taken and (my_part or others):
+                mine_of_it = Money(taken).allocate([abs(my_part), abs(others)])[0].amount
+                if who == "platform":
+                    fee += mine_of_it
+                else:
+                    studio_fee += mine_of_it
+    from income.task_orders import task_work_split
+
+    task_share, task_fee = task_work_split(session, maker_id, period)
+    share, fee = share + task_share, fee + task_fee
     if earned_in_month is None:
         earned_in_month = earned(session, maker_id, period)
     corrections = earned_in_month - share
-    return MonthSplit(gross=share + fee, fee=fee, share=share, corrections=corrections)
+    return MonthSplit(gross=share + fee + studio_fee, fee=fee, share=share,
+                      corrections=corrections, studio_fee=studio_fee)
 
 
 class SoldProduct(NamedTuple):
@@ -459,4 +473,60 @@ def impact(session: Session, period: Period) -> dict:
         "median": int(statistics.median(monthly)) if monthly else 0,
         "by_workshop": [(n, d, int(a), int(c)) for n, d, a, c in by_workshop],
         "by_district": sorted((d, a, c) for d, (a, c) in districts.items()),
+        # Goods studios sold for other workshops, and each party's part of them.
+        "studio_sales": (studio_rows := studio_parts(session, period)),
+        "studio_totals": studio_totals(studio_rows),
     }
+
+
+# Goods a studio sells for other workshops -------------------------------------------------
+
+@dataclass(frozen=True)
+class StudioPart:
+    """A product a studio sold for its makers' workshop in a period, and how what buyers
+    paid for it (less refunds) was shared: platform + studio + makers = paid."""
+
+    studio: Workshop
+    workshop: Workshop | None
+    product: Product | None
+    title: str              # the product's name as sold (it may since have been deleted)
+    paid: int
+    platform: int
+    studio_part: int
+    makers: int
+
+
+def studio_parts(session: Session, period: Period, *, studio_id: int | None = None,
+                 workshop_id: int | None = None) -> list[StudioPart]:
+    """Lines sold by studios in the period, by studio, making workshop and product: for
+    one studio (what it sold, its part), or one making workshop (what studios sold for
+    it), or all (the impact report). One grouped pass over the entries."""
+    part = lambda kinds: func.coalesce(func.sum(sa.case(  # noqa: E731
+        (LedgerEntry.kind.in_(kinds), LedgerEntry.amount), else_=0)), 0)
+    query = (select(LedgerEntry.studio_id, LedgerEntry.workshop_id, LedgerEntry.product_id,
+                    func.max(LedgerEntry.description), func.sum(LedgerEntry.amount),
+                    part(PLATFORM_KINDS), part(STUDIO_KINDS), part(MAKER_KINDS))
+             .where(LedgerEntry.studio_id.is_not(None), LedgerEntry.kind.in_(LINE_KINDS),
+                    LedgerEntry.occurred_at >= period.start,
+                    LedgerEntry.occurred_at < period.end)
+             .group_by(LedgerEntry.studio_id, LedgerEntry.workshop_id, LedgerEntry.product_id))
+    if studio_id is not None:
+        query = query.where(LedgerEntry.studio_id == studio_id)
+    if workshop_id is not None:
+        query = query.where(LedgerEntry.workshop_id == workshop_id)
+    rows = session.exec(query).all()
+    workshops = {w.id: w for w in session.exec(select(Workshop).where(Workshop.id.in_(
+        {r[0] for r in rows} | {r[1] for r in rows if r[1] is not None} or {0}))).all()}
+    products = {p.id: p for p in session.exec(select(Product).where(Product.id.in_(
+        {r[2] for r in rows if r[2] is not None} or {0}))).all()}
+    parts = [StudioPart(workshops[s], workshops.get(w), products.get(p), title or "",
+                        int(paid), int(platform), int(studio), int(makers))
+             for s, w, p, title, paid, platform, studio, makers in rows]
+    return sorted(parts, key=lambda r: (r.studio.name, r.workshop.name if r.workshop else "",
+                                        -r.paid, r.title))
+
+
+def studio_totals(parts: list[StudioPart]) -> dict[str, int]:
+    """The sums of `studio_parts` rows: paid = platform + studio + makers."""
+    return {name: sum(getattr(p, name) for p in parts)
+            for name in ("paid", "platform", "studio_part", "makers")}

@@ -3,6 +3,7 @@
 from income import (  # noqa: F401  (they add routes to bp)
     operator_views,
     stall_views,
+    studio_views,
     task_order_views,
 )
 from income.views import bp

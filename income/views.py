@@ -65,6 +65,7 @@ def register_navigation() -> None:
     add_operator_link("income.impact_report", _l("Impact report"), order=40)
     add_operator_link("income.operator_sales_points", _l("Sales points (stalls)"), order=45)
     add_operator_link("income.operator_commission", _l("Platform fee"), order=46)
+    add_operator_link("income.operator_studios", _l("Studios selling for others"), order=47)
 
 
 @lru_cache(maxsize=32)
@@ -185,6 +186,7 @@ def api_maker(maker_id: int):
         "earned": board.earned, "earned_last_month": board.earned_before,
         "available": board.available, "balance": board.total,
         "gross": board.split.gross, "platform_fee": board.split.fee,
+        "studio_fee": board.split.studio_fee,
         "share": board.split.share, "corrections": board.split.corrections,
         "products": [{"product_id": p.product_id, "name": p.title, "name_en": p.title_en,
                       "quantity": p.quantity, "amount": p.amount} for p in board.products],
@@ -204,9 +206,14 @@ def workshop_income(workshop_id: int):
     workshop = workshop_for(session, workshop_id)
     period = parse_month(request.args.get("month"), q.this_month())
     members = q.workshop_members(session, workshop.id, period)
+    # Goods it sold as a studio for other workshops, and goods studios sold for it.
+    as_seller = q.studio_parts(session, period, studio_id=workshop.id)
+    for_us = q.studio_parts(session, period, workshop_id=workshop.id)
     return render_template("income/workshop.html", workshop=workshop, period=period,
                            members=members, total_month=sum(m[1] for m in members),
-                           total_balance=sum(m[2] for m in members))
+                           total_balance=sum(m[2] for m in members),
+                           as_seller=as_seller, as_seller_totals=q.studio_totals(as_seller),
+                           for_us=for_us, for_us_totals=q.studio_totals(for_us))
 
 
 @bp.route("/income/workshops/<int:workshop_id>/income.csv")

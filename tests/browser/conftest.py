@@ -394,13 +394,14 @@ def demo_samples(app) -> dict:
         maker = session.exec(select(User).where(User.email == ROLE_ACCOUNTS["maker"])).one()
         shopper = session.exec(select(User).where(User.email == ROLE_ACCOUNTS["shopper"])).one()
         workshop = session.exec(select(Workshop).where(Workshop.slug == "hexin-pankou")).one()
+        studio = session.exec(select(Workshop).where(Workshop.slug == "canyi-studio")).one()
         product = session.exec(select(Product).where(Product.slug == "pankou-plum-set")).one()
         order = session.exec(select(Order).order_by(Order.id)).first()
         point = session.exec(select(SalesPoint).where(
             SalesPoint.slug == "metro-gulou-cart")).one()
         live = session.exec(select(LiveSession).where(
             LiveSession.slug == "pankou-evening")).one()
-        return {"user_id": maker.id, "workshop_id": workshop.id,
+        return {"user_id": maker.id, "workshop_id": workshop.id, "studio_id": studio.id,
                 "reset_token": make_reset_token(shopper), "product_id": product.id,
                 "order_token": order.public_token, "order_number": order.number,
                 "point_id": point.id, "session_id": live.id,

@@ -229,6 +229,15 @@ PAGES: dict[str, tuple[Visit, ...]] = {
     ),
     "income.workshop_income": (
         Visit("workshop-income", "/income/workshops/{workshop_id}", role="maker"),
+        # The studio's own income: what it earned selling other workshops' goods.
+        Visit("studio-income", "/income/workshops/{studio_id}", role="operator"),
+    ),
+    "income.workshop_studio_sales": (
+        Visit("workshop-studio-sales", "/income/workshops/{workshop_id}/studio-sales",
+              role="maker", states=(ERRORS,)),
+    ),
+    "income.operator_studios": (
+        Visit("operator-studios", "/operator/studios", role="operator", states=(ERRORS,)),
     ),
     # Task orders: the public request form (its error state), the coordinator's list and
     # the demo's order (the last form is "delivered and paid", refused while pieces are

@@ -162,6 +162,11 @@ TABLE: dict[tuple[str, str], Route] = {
         "owner:workshop", lambda w, o: f"/income/workshops/{o}/income.csv"),
     ("income.api_workshop", "GET"): Route(
         "owner:workshop", lambda w, o: f"/api/income/workshops/{o}"),
+    # The making workshop's coordinator hands its goods to a studio (income.studios).
+    ("income.workshop_studio_sales", "GET"): Route(
+        "owner:workshop", lambda w, o: f"/income/workshops/{o}/studio-sales"),
+    ("income.workshop_studio_sales", "POST"): Route(
+        "owner:workshop", lambda w, o: f"/income/workshops/{o}/studio-sales"),
     # Stalls: the people who run one.
     ("income.my_stalls", "GET"): Route("signed_in", "/stall", exceptions={"stall_seller": 302}),
     # Task orders: anyone asks a workshop; its coordinator answers, shares out and marks
@@ -368,6 +373,9 @@ TABLE: dict[tuple[str, str], Route] = {
         "operator", lambda w, o: f"/operator/payout-batches/{w['batch']}.csv"),
     ("income.operator_commission", "GET"): Route("operator", "/operator/platform-fee"),
     ("income.operator_commission", "POST"): Route("operator", "/operator/platform-fee"),
+    ("income.operator_studios", "GET"): Route("operator", "/operator/studios"),
+    ("income.operator_studio_rate", "POST"): Route("operator", "/operator/studios/rate"),
+    ("income.operator_hand_over", "POST"): Route("operator", "/operator/studios/hand-over"),
     ("income.operator_sales_points", "GET"): Route("operator", "/operator/sales-points"),
     ("income.operator_add_stall_member", "POST"): Route(
         "operator", lambda w, o: f"/operator/sales-points/{w['stall']['other']}/members"),
