@@ -7,11 +7,16 @@ adds nothing.
 
 from __future__ import annotations
 
+from datetime import time, timedelta
+
 from sqlmodel import Session, select
 
 from catalog.models import ProductVariant
-from income import sales_points
+from core.db import utcnow
+from core.timezones import local_to_utc
+from income import sales_points, stall_days
 from income.models import StallPayment
+from income.queries import local_zone
 from livestream.models import LiveSession
 from shop.models import DeliveryMethod, Payment, ProviderName
 from shop.orders import Contact, Delivery, WantedLine, place_order
@@ -79,17 +84,38 @@ def load_income(*, session: Session, people: dict) -> None:
             if payment is not None:
                 mark_paid(session=session, payment=payment, amount=order.total_amount,
                           currency=order.currency, by_user_id=operator.id, by_system="demo")
-    point = sales_points.create_sales_point(session=session, slug="metro-gulou-cart",
+    # The metro cart at Gulou is also a pick-up point (seeded by the stall-days migration).
+    point = sales_points.create_sales_point(session=session, slug="metro-gulou",
                                             name="鼓楼地铁站小黄车", district="海曙区")
+    if point.place is None:
+        point.place, point.name_en = "鼓楼地铁站站厅", "Little yellow cart, Gulou metro station"
+        point.opens_at, point.closes_at, point.is_pickup_point = "10:00", "16:00", True
     seller = people["makers"].get("cart1@demo.gongfang.cn")
     if seller is None:
         return
     sales_points.add_member(session=session, sales_point=point, user_id=seller.id)
-    wanted = [(sku, n) for sku, n in (("PK-PLUM-RED", 1), ("YC-COOKIE-S", 3))
-              if _variant(session, sku) is not None]
-    if wanted:
-        sales_points.record_sale(
-            session=session, sales_point=point,
-            lines=[sales_points.TillLine(_variant(session, s).id, n) for s, n in wanted],
-            payment_method=StallPayment.QR, by_user_id=seller.id,
-            idempotency_key="demo-income-stall-0001")
+    _stall_sale(session, point, seller, "demo-income-stall-0001", StallPayment.QR,
+                (("PK-PLUM-RED", 1), ("YC-COOKIE-S", 3)), utcnow())
+    # Yesterday: two cash sales, and the day closed ¥2 short, with a note.
+    yesterday = local_to_utc(stall_days.business_day() - timedelta(days=1), time(11, 0), local_zone())
+    sale = _stall_sale(session, point, seller, "demo-income-stall-0002", StallPayment.CASH,
+                       (("YC-COOKIE-S", 2),), yesterday)
+    _stall_sale(session, point, seller, "demo-income-stall-0003", StallPayment.CASH,
+                (("PK-BFLY", 1),), yesterday + timedelta(minutes=40))
+    if sale is not None and stall_days.day_close(session, point.id, sale.business_day) is None:
+        recorded = stall_days.day_totals(session, point.id, sale.business_day).cash_amount
+        stall_days.close_day(session=session, sales_point=point, day=sale.business_day,
+                             cash_counted=max(recorded - 200, 0),
+                             note="找零时多找了 2 元", by_user_id=seller.id)
+
+
+def _stall_sale(session, point, seller, key, payment, wanted, at):
+    """A stall sale of the demo goods that exist, at `at`; None when none of them do."""
+    lines = [sales_points.TillLine(_variant(session, sku).id, n) for sku, n in wanted
+             if _variant(session, sku) is not None]
+    if not lines:
+        return None
+    sale, _created = sales_points.record_sale(
+        session=session, sales_point=point, lines=lines, payment_method=payment,
+        by_user_id=seller.id, idempotency_key=key, now=at)
+    return sale

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import HiddenField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, Regexp, ValidationError
+from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
-from core.forms import Form
+from core.forms import Form, MultiCheckboxField
 from core.money import Money, MoneyError
 from income.models import ENTRY_LABELS, PayoutMethod, StallPayment
 
@@ -129,3 +136,63 @@ class HandOverForm(Form):
                              validators=[DataRequired(_l("Choose the product"))])
     studio_id = SelectField(_l("Who sells it"), validate_choice=True,
                             invalid_choice_message=_l("Choose a studio from the list"))
+
+
+WEEKDAY_LABELS = (("1", _l("Monday")), ("2", _l("Tuesday")), ("3", _l("Wednesday")),
+                  ("4", _l("Thursday")), ("5", _l("Friday")), ("6", _l("Saturday")),
+                  ("7", _l("Sunday")))
+_CLOCK = Regexp(r"^([01]\d|2[0-3]):[0-5]\d$",
+                message=_l("Enter the time as hours and minutes, like 09:30"))
+
+
+class StallForm(Form):
+    """A stall's details, as an operator sets them."""
+
+    name = StringField(_l("Name of the stall"), validators=[
+        DataRequired(_l("Enter the name of the stall")),
+        Length(max=100, message=_l("Name must be 100 characters or fewer"))])
+    name_en = StringField(_l("English name"), validators=[
+        Optional(), Length(max=100, message=_l("Name must be 100 characters or fewer"))])
+    place = StringField(_l("Where it is"), description=_l(
+        "The station, building or street, so a shopper can find it"), validators=[
+        Optional(), Length(max=200, message=_l("Place must be 200 characters or fewer"))])
+    district = StringField(_l("District"), validators=[
+        Optional(), Length(max=40, message=_l("District must be 40 characters or fewer"))])
+    opening_days = MultiCheckboxField(
+        _l("Opening days"), choices=[SelectChoice(v, label) for v, label in WEEKDAY_LABELS],
+        validators=[DataRequired(_l("Choose at least one opening day"))])
+    opens_at = StringField(_l("Opens at"), description=_l("Like 10:00"),
+                           validators=[Optional(), _CLOCK])
+    closes_at = StringField(_l("Closes at"), description=_l("Like 16:00"),
+                            validators=[Optional(), _CLOCK])
+    is_pickup_point = BooleanField(_l("Shoppers can pick up orders here"))
+    is_active = BooleanField(_l("The stall is open (uncheck when it stops trading)"),
+                             default=True)
+
+    def validate_closes_at(self, field):
+        opens, closes = (self.opens_at.data or "").strip(), (field.data or "").strip()
+        if bool(opens) != bool(closes):
+            raise ValidationError(_l("Enter both the opening and the closing time, or neither"))
+        if opens and closes and closes <= opens:
+            raise ValidationError(_l("The closing time must be after the opening time"))
+
+
+class CloseDayForm(Form):
+    """Closing the stall's day: the cash in the drawer, and a note."""
+
+    cash_counted = StringField(_l("Cash counted, in yuan"), description=_l(
+        "Count the notes and coins in the cash box, like 356.50"),
+        validators=[DataRequired(_l("Enter the cash you counted"))])
+    note = TextAreaField(_l("Note"), description=_l(
+        "Why the cash is more or less than the till recorded, if it is"), validators=[
+        Optional(), Length(max=300, message=_l("Note must be 300 characters or fewer"))])
+
+    def validate_cash_counted(self, field):
+        from income.stall_days import MAX_CASH_COUNTED
+
+        text = (field.data or "").strip()
+        if text.startswith("-") or (text.isdecimal() and len(text) > 8):
+            raise ValidationError(_l("Cash counted must be between ¥0 and ¥100,000"))
+        field.fen = _fen(field, message=_l("Cash counted must be a number of yuan, like 356.50"))
+        if not 0 <= field.fen <= MAX_CASH_COUNTED:
+            raise ValidationError(_l("Cash counted must be between ¥0 and ¥100,000"))

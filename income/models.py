@@ -4,7 +4,7 @@ stall sales and monthly statements. Balances are sums of entries, never counters
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -204,15 +204,27 @@ class Payout(SQLModel, table=True):
     paid_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
+WEEKDAYS = "1234567"  # ISO weekdays, Monday first
+
+
 class SalesPoint(SQLModel, table=True):
-    """A stall: a metro-cart station, a museum counter, a market day."""
+    """A stall: a metro-cart station, a museum counter, the studio. A stall marked as a
+    pick-up point is offered at checkout; an order keeps its `slug` and name as they were.
+    """
 
     __tablename__ = "sales_point"
 
     id: int | None = Field(default=None, primary_key=True)
     slug: str = Field(max_length=80, unique=True)
     name: str = Field(max_length=100)
+    name_en: str | None = Field(default=None, max_length=100)
+    place: str | None = Field(default=None, max_length=200)
     district: str | None = Field(default=None, max_length=40)
+    # ISO weekdays it opens on ("1234567" every day, "23456" Tuesday to Saturday).
+    opening_days: str = Field(default=WEEKDAYS, max_length=7)
+    opens_at: str | None = Field(default=None, max_length=5)    # "10:00", local time
+    closes_at: str | None = Field(default=None, max_length=5)
+    is_pickup_point: bool = False
     is_active: bool = True
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
@@ -233,6 +245,7 @@ class StallSale(SQLModel, table=True):
     """An in-person sale at a stall, paid there by cash or QR code."""
 
     __tablename__ = "stall_sale"
+    __table_args__ = (sa.Index("ix_stall_sale_point_day", "sales_point_id", "business_day"),)
 
     id: int | None = Field(default=None, primary_key=True)
     sales_point_id: int = Field(foreign_key="sales_point.id", index=True)
@@ -242,6 +255,35 @@ class StallSale(SQLModel, table=True):
     currency: str = Field(default=DEFAULT_CURRENCY, max_length=3)
     created_by_id: int = Field(foreign_key="user_account.id")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    # The stall's day (Asia/Shanghai) the sale belongs to, as the till recorded it.
+    business_day: date | None = Field(default=None)
+
+
+class StallDayClose(SQLModel, table=True):
+    """A stall's closed day: what the till recorded, the cash counted, the difference.
+
+    One per stall and day (unique), so two people closing at once cannot both succeed;
+    once a day is closed the till takes no more sales that day."""
+
+    __tablename__ = "stall_day_close"
+    __table_args__ = (
+        sa.UniqueConstraint("sales_point_id", "business_day", name="uq_stall_day_close"),
+        sa.CheckConstraint("cash_counted_amount >= 0", name="ck_stall_day_cash_counted"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    sales_point_id: int = Field(foreign_key="sales_point.id", index=True)
+    business_day: date
+    sales_count: int
+    total_amount: int
+    cash_recorded_amount: int
+    other_recorded_amount: int
+    cash_counted_amount: int
+    difference_amount: int  # counted - recorded: above 0 over, below 0 short
+    currency: str = Field(default=DEFAULT_CURRENCY, max_length=3)
+    note: str = Field(default="", max_length=300)
+    closed_by_id: int = Field(foreign_key="user_account.id")
+    closed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
 class StallSaleLine(SQLModel, table=True):

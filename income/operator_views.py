@@ -1,5 +1,5 @@
-"""Operators: payouts one by one and in monthly batches, corrections, platform fees, the
-impact report and sales points."""
+"""Operators: payouts one by one and in monthly batches, corrections, platform fees and
+the impact report (stalls: income/stall_operator_views.py)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from core.errors import DomainError, NotFound
 from core.forms import form_view, written_choices
 from core.i18n import format_money
 from core.written import as_written, written_message
-from income import ledger, payouts, sales_points
+from income import ledger, payouts, stall_days
 from income import queries as q
 from income.access import parse_range, period_field
 from income.exports import csv_download, csv_response, shop_time, yuan
@@ -31,9 +31,8 @@ from income.forms import (
     BatchPaidForm,
     CommissionForm,
     PayoutForm,
-    StallMemberForm,
 )
-from income.models import CommissionRule, PayoutBatch, SalesPoint
+from income.models import CommissionRule, PayoutBatch
 from income.views import bp
 
 
@@ -205,8 +204,10 @@ def impact_report():
                                errors={period_field(typed["from"]): exc.message},
                                has_errors=True), 400
     typed = {"from": period.first.isoformat(), "to": period.last.isoformat()}
+    city_days = stall_days.city_days(get_session(), period)
     return render_template("income/impact.html", report=q.impact(get_session(), period),
-                           typed=typed, errors={})
+                           typed=typed, errors={}, city_days=city_days,
+                           best_day=stall_days.best_day(city_days))
 
 
 @bp.route("/operator/impact.csv")
@@ -231,6 +232,10 @@ def impact_csv():
     rows += [[], ["live_stream", "start", "sales_yuan"]]
     rows += [[as_written(s, "title").text, shop_time(s.start), yuan(s.amount)]
              for s in report["streams"]]
+    # The city's stalls together, per day of the period.
+    rows += [[], ["date", "stall_sales_count", "stall_sales_yuan"]]
+    rows += [[d.isoformat(), n, yuan(t)] for d, n, t in stall_days.city_days(get_session(),
+                                                                             period)]
     rows += [[], ["studio", "made_by", "product", "paid_yuan", "platform_yuan", "studio_yuan",
                   "makers_yuan"]]
     rows += [[p.studio.name, p.workshop.name if p.workshop else "", p.title, yuan(p.paid),
@@ -283,38 +288,3 @@ def operator_commission():
     return render_template("income/operator_commission.html", form=form, rules=rules,
                            labels=labels, default=ledger.commission_rate(
                                get_session(), product_id=None, workshop_id=None)), status
-
-
-@bp.route("/operator/sales-points", methods=["GET"])
-@roles_required(Role.OPERATOR)
-def operator_sales_points():
-    session = get_session()
-    points = session.exec(select(SalesPoint).order_by(SalesPoint.name)).all()
-    return render_template("income/operator_sales_points.html", points=points,
-                           form=StallMemberForm())
-
-
-@bp.route("/operator/sales-points/<int:point_id>/members", methods=["POST"])
-@roles_required(Role.OPERATOR)
-@form_view
-def operator_add_stall_member(point_id: int):
-    session = get_session()
-    point = session.get(SalesPoint, point_id)
-    if point is None:
-        raise NotFound()
-    form = StallMemberForm()
-    if form.validate_on_submit():
-        user = session.exec(select(User).where(
-            User.email == form.email.data.strip().lower())).first()
-        if user is None:
-            form.email.errors.append(_("There is no account with that email address"))
-        else:
-            sales_points.add_member(session=session, sales_point=point, user_id=user.id)
-            record(session, actor=current_user.id, action="sales_point.member_add",
-                   subject_type="sales_point", subject_id=point.id,
-                   details={"user_id": user.id})
-            flash(_("They can now use this stall's till."), "success")
-            return redirect(url_for("income.operator_sales_points"))
-    points = session.exec(select(SalesPoint).order_by(SalesPoint.name)).all()
-    return render_template("income/operator_sales_points.html", points=points,
-                           form=form), 400

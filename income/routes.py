@@ -2,6 +2,8 @@
 
 from income import (  # noqa: F401  (they add routes to bp)
     operator_views,
+    stall_day_views,
+    stall_operator_views,
     stall_views,
     studio_views,
     task_order_views,

@@ -7,6 +7,7 @@ that records the sale and its ledger credits; if any line is short, nothing is k
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
@@ -15,6 +16,7 @@ from sqlmodel import Session, select
 from accounts.access import has_role
 from accounts.models import Role
 from catalog.models import Product, ProductMaker, ProductVariant
+from core.db import utcnow
 from core.errors import Conflict, DomainError, NotFound
 from core.money import Money
 from income import ledger
@@ -89,12 +91,22 @@ def till_products(session: Session) -> list[tuple[Product, ProductVariant]]:
 
 def record_sale(*, session: Session, sales_point: SalesPoint, lines: list[TillLine],
                 payment_method: StallPayment, by_user_id: int,
-                idempotency_key: str) -> tuple[StallSale, bool]:
-    """Record a paid stall sale; (sale, created). A repeated key returns the first sale."""
+                idempotency_key: str, now: datetime | None = None) -> tuple[StallSale, bool]:
+    """Record a paid stall sale; (sale, created). A repeated key returns the first sale.
+
+    The sale belongs to the stall's day at `now`; a day that is closed takes no more."""
+    from income import stall_days
+
     existing = session.exec(select(StallSale).where(
         StallSale.idempotency_key == idempotency_key)).first()
     if existing is not None:
         return existing, False
+    now = now or utcnow()
+    day = stall_days.business_day(now)
+    stall_days.lock_point(session, sales_point.id)
+    if stall_days.day_close(session, sales_point.id, day) is not None:
+        raise Conflict(_("Today's till is closed, so the sale was not recorded. "
+                         "Sales can be recorded again tomorrow."))
     merged: dict[int, int] = {}
     for line in lines:
         if not 1 <= line.quantity <= MAX_TILL_QUANTITY:
@@ -116,7 +128,7 @@ def record_sale(*, session: Session, sales_point: SalesPoint, lines: list[TillLi
     total = sum(rows[v][1].price_amount * q for v, q in merged.items())
     sale = StallSale(sales_point_id=sales_point.id, idempotency_key=idempotency_key,
                      payment_method=StallPayment(payment_method), total_amount=total,
-                     created_by_id=by_user_id)
+                     created_by_id=by_user_id, created_at=now, business_day=day)
     session.add(sale)
     session.flush()
     sold = []
@@ -152,3 +164,74 @@ def sale_gap(session: Session, sale_id: int) -> int:
     booked = session.exec(select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(
         LedgerEntry.stall_sale_id == sale_id)).one()
     return int(booked) - sale.total_amount
+
+
+STALL_FIELDS = ("name", "name_en", "place", "district", "opening_days", "opens_at",
+                "closes_at", "is_pickup_point", "is_active")
+
+
+def save_sales_point(*, session: Session, point: SalesPoint | None,
+                     values: dict) -> tuple[SalesPoint, dict]:
+    """Create a stall (point None) or change one; (stall, {field: (before, after)}).
+
+    A new stall gets a code of its own that never changes: orders picked up there keep it.
+    """
+    import secrets
+
+    if point is None:
+        point = SalesPoint(slug=f"stall-{secrets.token_hex(4)}", name=values["name"])
+        session.add(point)
+    changed = {}
+    for name in STALL_FIELDS:
+        if name in values and getattr(point, name) != values[name]:
+            changed[name] = (getattr(point, name), values[name])
+            setattr(point, name, values[name])
+    session.flush()
+    return point, changed
+
+
+def remove_member(*, session: Session, sales_point: SalesPoint, user_id: int) -> bool:
+    """Take someone off the stall's team; False if they were not on it."""
+    member = session.exec(select(SalesPointMember).where(
+        SalesPointMember.sales_point_id == sales_point.id,
+        SalesPointMember.user_id == user_id)).first()
+    if member is None:
+        return False
+    session.delete(member)
+    session.flush()
+    return True
+
+
+def team(session: Session, point_id: int):
+    """The people who run the stall's till, by name."""
+    from accounts.models import User
+
+    return list(session.exec(select(User).join(
+        SalesPointMember, SalesPointMember.user_id == User.id)
+        .where(SalesPointMember.sales_point_id == point_id)
+        .order_by(User.display_name, User.id)).all())
+
+
+def pickup_points(session: Session) -> list[SalesPoint]:
+    """The stalls offered at checkout: open ones marked as pick-up points."""
+    return list(session.exec(select(SalesPoint).where(
+        SalesPoint.is_pickup_point, SalesPoint.is_active)
+        .order_by(SalesPoint.name, SalesPoint.id)).all())
+
+
+def opening_hours(point: SalesPoint) -> str:
+    """When the stall opens, in the reader's language: "Tuesday to Sunday 09:00-17:00"."""
+    from income.forms import WEEKDAY_LABELS
+
+    names = dict(WEEKDAY_LABELS)
+    days = sorted(set(point.opening_days or ""))
+    if len(days) == 7:
+        text = _("Every day")
+    elif days and "".join(days) in "1234567" and len(days) > 2:
+        text = _("%(first)s to %(last)s", first=names[days[0]], last=names[days[-1]])
+    else:
+        text = _(", ").join(str(names[d]) for d in days if d in names)
+    if point.opens_at and point.closes_at:
+        text = _("%(days)s %(opens)s-%(closes)s", days=text, opens=point.opens_at,
+                 closes=point.closes_at)
+    return text

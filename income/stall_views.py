@@ -1,4 +1,5 @@
-"""The stall till: pick products and quantities, paid by cash or QR code."""
+"""The stall till: pick products and quantities, paid by cash or QR code; today's sales
+and totals beside it, and closing the day (income/stall_day_views.py)."""
 
 from __future__ import annotations
 
@@ -7,15 +8,13 @@ import secrets
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlmodel import select
 
 from core.db import get_session
 from core.errors import DomainError
 from core.forms import form_view
 from core.i18n import format_money
-from income import sales_points
-from income.forms import TillForm
-from income.models import StallSale, StallSaleLine
+from income import sales_points, stall_days
+from income.forms import CloseDayForm, TillForm
 from income.views import bp
 
 
@@ -29,22 +28,26 @@ def my_stalls():
     return render_template("income/my_stalls.html", points=points)
 
 
-def _till_page(point, form, status=200, chosen=None, line_errors=None):
+def till_day_context(point, close_form=None) -> dict:
+    """Today at the stall: its sales, the totals by way of paying, and the close if any."""
+    session = get_session()
+    day = stall_days.business_day()
+    return {"day": day, "today": stall_days.day_sales(session, point.id, day),
+            "totals": stall_days.day_totals(session, point.id, day),
+            "close": stall_days.day_close(session, point.id, day),
+            "is_member": stall_days.is_team_member(session, point.id, current_user.id),
+            "close_form": close_form or CloseDayForm(prefix="close")}
+
+
+def _till_page(point, form, status=200, chosen=None, line_errors=None, close_form=None):
     session = get_session()
     products = sales_points.till_products(session)
-    recent = session.exec(select(StallSale).where(StallSale.sales_point_id == point.id)
-                          .order_by(StallSale.id.desc()).limit(10)).all()
-    lines = {}
-    if recent:
-        for line in session.exec(select(StallSaleLine).where(
-                StallSaleLine.sale_id.in_([s.id for s in recent]))).all():
-            lines.setdefault(line.sale_id, []).append(line)
     if not form.key.data:
         form.key.data = secrets.token_urlsafe(24)
     return render_template("income/till.html", point=point, form=form, products=products,
-                           recent=recent, lines=lines, chosen=chosen or {},
-                           line_errors=line_errors or [],
-                           has_errors=bool(line_errors)), status
+                           chosen=chosen or {}, line_errors=line_errors or [],
+                           has_errors=bool(line_errors) or bool(close_form and close_form.errors),
+                           **till_day_context(point, close_form)), status
 
 
 @bp.route("/stall/<int:point_id>", methods=["GET", "POST"])

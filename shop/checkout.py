@@ -15,7 +15,7 @@ from livestream.room import announce_order
 from shop import mails, payments
 from shop.models import DeliveryMethod, Order, ProviderName
 from shop.orders import Contact, Delivery, WantedLine, place_order
-from shop.pickup import PICKUP_POINTS
+from shop.pickup import pickup_name
 from shop.providers import get_provider
 
 
@@ -27,7 +27,7 @@ def answers(state: dict) -> tuple[Contact, Delivery, ProviderName]:
         method=DeliveryMethod(info["method"]), province=info.get("province"),
         city=info.get("city"), district=info.get("district"), street=info.get("street"),
         pickup_point=info.get("point"),
-        pickup_point_name=str(PICKUP_POINTS[info["point"]]) if info.get("point") else None)
+        pickup_point_name=pickup_name(info.get("point")))
     if delivery.method == DeliveryMethod.DELIVERY and info.get("phone"):
         contact = Contact(contact.name, contact.email, contact.phone or info["phone"])
     return contact, delivery, ProviderName(state["payment"])

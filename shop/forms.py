@@ -8,10 +8,10 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
 from accounts.forms import email_format, mobile_format
-from core.forms import Form
+from core.forms import Form, written_choices
 from core.money import Money, MoneyError
 from shop.models import STATUS_LABELS, DeliveryMethod, OfflineMethod, ProviderName
-from shop.pickup import PICKUP_POINTS
+from shop.pickup import pickup_choices
 
 
 def _required(message):
@@ -54,9 +54,13 @@ class AddressForm(Form):
 
 
 class PickupForm(Form):
+    # The stalls marked as pick-up points, read when the form is made (shop/pickup.py).
     point = RadioField(_l("Where will you pick up your order?"),
-                       choices=[SelectChoice(k, v) for k, v in PICKUP_POINTS.items()],
                        validators=[_required(_l("Choose where to pick up your order"))])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.point.choices = written_choices(pickup_choices())
 
 
 class PaymentMethodForm(Form):

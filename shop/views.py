@@ -30,7 +30,7 @@ from shop.forms import (
 )
 from shop.models import DeliveryMethod, ProviderName
 from shop.orders import MAX_LINE_QUANTITY, TotalChanged
-from shop.pickup import PICKUP_POINTS
+from shop.pickup import pickup_label, pickup_point
 from shop.providers import available_providers
 
 bp = Blueprint("shop", __name__)
@@ -261,6 +261,9 @@ def _missing_step():
     elif not method or method == DeliveryMethod.DIGITAL.value:
         # No answer yet, or one for a cart that was digital only before goods were added.
         return url_for("shop.checkout_delivery")
+    elif method == DeliveryMethod.PICKUP.value and pickup_point(
+            (state.get("delivery") or {}).get("point")) is None:
+        return url_for("shop.checkout_pickup")  # the stall stopped being a pick-up point
     if state.get("payment") not in {p.value for p in available_providers()}:
         return url_for("shop.checkout_payment")
     return None
@@ -272,7 +275,7 @@ def _check_page(form, status=200, message=None):
     return render_template(
         "shop/checkout_check.html", form=form, lines=cart.lines(), total=cart.total(),
         state=state,
-        pickup_name=PICKUP_POINTS.get(point) if point else None,
+        pickup_name=pickup_label(point),
         payment_label=(_offline_label() if state["payment"] == ProviderName.OFFLINE.value
                        else ProviderName(state["payment"]).label), message=message,
         has_errors=bool(message)), status

@@ -247,6 +247,9 @@ def _copy_demo_postgres(template: dict, url: str, media_dir: str | Path) -> None
     with psycopg.connect(server) as connection:
         # Triggers (the product's search tokens) name tables as the app does, unqualified.
         connection.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(target)))
+        # The migrations' seeded rows (the pick-up stalls) come with the demo's copy.
+        connection.execute(sql.SQL("DELETE FROM {}").format(
+            sql.Identifier(target, "sales_point")))
         for table in SQLModel.metadata.sorted_tables:
             columns = [sql.Identifier(row[0]) for row in connection.execute(
                 "SELECT column_name FROM information_schema.columns WHERE table_schema = %s "
@@ -380,6 +383,8 @@ class DemoServer:
 
 def demo_samples(app) -> dict:
     """Ids and tokens from the demo data for routes with parameters."""
+    from datetime import timedelta
+
     from sqlmodel import select
 
     from accounts.auth import make_reset_token
@@ -387,6 +392,7 @@ def demo_samples(app) -> dict:
     from catalog.models import Product
     from core.db import db, utcnow
     from income.models import SalesPoint
+    from income.stall_days import business_day
     from livestream.models import LiveSession
     from shop.models import Order
 
@@ -398,13 +404,15 @@ def demo_samples(app) -> dict:
         product = session.exec(select(Product).where(Product.slug == "pankou-plum-set")).one()
         order = session.exec(select(Order).order_by(Order.id)).first()
         point = session.exec(select(SalesPoint).where(
-            SalesPoint.slug == "metro-gulou-cart")).one()
+            SalesPoint.slug == "metro-gulou")).one()
         live = session.exec(select(LiveSession).where(
             LiveSession.slug == "pankou-evening")).one()
         return {"user_id": maker.id, "workshop_id": workshop.id, "studio_id": studio.id,
                 "reset_token": make_reset_token(shopper), "product_id": product.id,
                 "order_token": order.public_token, "order_number": order.number,
                 "point_id": point.id, "session_id": live.id,
+                # The demo cart's closed day (income/demo.py).
+                "yesterday": (business_day() - timedelta(days=1)).isoformat(),
                 "month": utcnow().strftime("%Y-%m"),
                 # The demo's 2,000-button task order (income/task_order_demo.py).
                 "task_order_id": _demo_task_order(session, workshop.id)}

@@ -261,7 +261,19 @@ PAGES: dict[str, tuple[Visit, ...]] = {
               states=(ERRORS,)),
     ),
     "income.my_stalls": (Visit("my-stalls", "/stall", role="stall"),),
-    "income.till": (Visit("till", "/stall/{point_id}", role="stall"),),
+    # Today at the demo's cart is open: the empty close-of-day form is the error state.
+    "income.till": (Visit("till", "/stall/{point_id}", role="stall", states=(ERRORS,)),),
+    "income.stall_day": (
+        Visit("stall-day", "/stall/{point_id}/day?day={yesterday}", role="stall"),
+    ),
+    "income.stall_month": (Visit("stall-month", "/stall/{point_id}/month", role="stall"),),
+    "income.operator_new_sales_point": (
+        Visit("stall-new", "/operator/sales-points/new", role="operator", states=(ERRORS,)),
+    ),
+    "income.operator_edit_sales_point": (
+        Visit("stall-edit", "/operator/sales-points/{point_id}", role="operator",
+              states=(ERRORS,)),
+    ),
     "income.impact_report": (Visit("impact", "/operator/impact", role="operator"),),
     "income.operator_payouts": (Visit("payouts", "/operator/payouts", role="operator"),),
     # The demo has no payout batch yet: only the not-found page is checked here.
@@ -329,6 +341,8 @@ NOT_PAGES: dict[str, str] = {
     "income.export_income": "a maker's income as .csv or .xlsx",
     "income.workshop_export": "a workshop's income as .csv",
     "income.impact_csv": "/operator/impact.csv: the impact report as .csv",
+    "income.stall_day_csv": "/stall/<id>/day.csv: a stall's day sheet as .csv",
+    "income.stall_month_csv": "/stall/<id>/month.csv: a stall's month as .csv",
     "operator_accounts.audit.entries_csv": "/operator/audit.csv: the audit trail as .csv",
     "income.operator_batch_csv": "a payout batch as .csv for the bank",
     "livestream.host_feed": "/calendar/host/<token>.ics: a host's calendar feed",

@@ -194,6 +194,14 @@ TABLE: dict[tuple[str, str], Route] = {
         exceptions={"operator": 404}) for method in ("GET", "POST")},
     ("income.till", "GET"): Route("owner:stall", lambda w, o: f"/stall/{o}"),
     ("income.till", "POST"): Route("owner:stall", lambda w, o: f"/stall/{o}"),
+    # Closing the day: the stall's team (an operator reaches the form and is told only
+    # the team closes; an empty form closes nothing).
+    ("income.close_stall_day", "POST"): Route("owner:stall", lambda w, o: f"/stall/{o}/close"),
+    ("income.stall_day", "GET"): Route("owner:stall", lambda w, o: f"/stall/{o}/day"),
+    ("income.stall_day_csv", "GET"): Route("owner:stall", lambda w, o: f"/stall/{o}/day.csv"),
+    ("income.stall_month", "GET"): Route("owner:stall", lambda w, o: f"/stall/{o}/month"),
+    ("income.stall_month_csv", "GET"): Route("owner:stall",
+                                             lambda w, o: f"/stall/{o}/month.csv"),
     # A maker lists and edits their workshop's goods.
     # (the editor's pages answer 403 for a workshop or product not theirs: they say
     # "only your own workshop's goods")
@@ -379,6 +387,18 @@ TABLE: dict[tuple[str, str], Route] = {
     ("income.operator_sales_points", "GET"): Route("operator", "/operator/sales-points"),
     ("income.operator_add_stall_member", "POST"): Route(
         "operator", lambda w, o: f"/operator/sales-points/{w['stall']['other']}/members"),
+    ("income.operator_new_sales_point", "GET"): Route("operator", "/operator/sales-points/new"),
+    ("income.operator_new_sales_point", "POST"): Route("operator",
+                                                       "/operator/sales-points/new"),
+    ("income.operator_edit_sales_point", "GET"): Route(
+        "operator", lambda w, o: f"/operator/sales-points/{w['stall']['other']}"),
+    ("income.operator_edit_sales_point", "POST"): Route(
+        "operator", lambda w, o: f"/operator/sales-points/{w['stall']['other']}"),
+    # Someone not on the team: the operator's answer is "no such member" (nothing removed).
+    ("income.operator_remove_stall_member", "POST"): Route(
+        "operator",
+        lambda w, o: f"/operator/sales-points/{w['stall']['other']}/members/999999/remove",
+        exceptions={"operator": 404}),
     ("livestream.operator.planning", "GET"): Route("operator", "/operator/live/"),
     ("livestream.operator.new_session", "GET"): Route("operator", "/operator/live/new"),
     ("livestream.operator.new_session", "POST"): Route("operator", "/operator/live/new"),
