@@ -358,3 +358,24 @@ def booked_by_maker(session: Session, order_id: int) -> dict[int | None, int]:
         select(LedgerEntry.maker_id, func.sum(LedgerEntry.amount))
         .where(LedgerEntry.task_order_id == order_id)
         .group_by(LedgerEntry.maker_id)).all()}
+
+
+def task_work_split(session: Session, maker_id: int, period) -> tuple[int, int]:
+    """(the maker's task-order pay, their part of those orders' platform fee) booked in
+    `period`, for the month's "how it adds up": each order's fee is split between its
+    members in proportion to their pay (largest remainder), as a shared line's is."""
+    mine = dict(session.exec(select(LedgerEntry.task_order_id, LedgerEntry.amount).where(
+        LedgerEntry.maker_id == maker_id, LedgerEntry.kind == EntryKind.TASK_WORK,
+        LedgerEntry.occurred_at >= period.start, LedgerEntry.occurred_at < period.end)).all())
+    if not mine:
+        return 0, 0
+    fee = 0
+    rows = session.exec(select(LedgerEntry.task_order_id, LedgerEntry.maker_id,
+                               LedgerEntry.amount).where(
+        LedgerEntry.task_order_id.in_(list(mine)))).all()
+    for order_id, my_part in mine.items():
+        platform = sum(a for o, m, a in rows if o == order_id and m is None)
+        others = sum(a for o, m, a in rows if o == order_id and m not in (None, maker_id))
+        if platform and my_part + others:
+            fee += Money(platform).allocate([my_part, others])[0].amount
+    return sum(mine.values()), fee

@@ -140,20 +140,27 @@ def test_the_whole_flow_books_each_members_pieces_once(client, world, db_session
     login(client, member_email)
     board = client.get("/income").get_data(as_text=True)
     assert "你为“宁波甬城服饰有限公司”的 2,000 个盘扣做了 700 个，这批活收入 ¥465.50。" in board
+    # How the month adds up: the pay is her share (¥490 less her ¥24.50 of the fee),
+    # not a correction.
+    assert 'data-figure="share">¥465.50<' in board and 'data-figure="fee">-¥24.50<' in board
+    assert 'data-figure="corrections"' not in board
 
 
-@pytest.mark.parametrize("changes", [
+BAD_REQUESTS = [
     {"quantity": "0"}, {"quantity": "-5"}, {"quantity": "99999999999"},
     {"quantity": "两千"}, {"quantity": "2.5"}, {"price": "0"}, {"price": "abc"},
     {"deadline": "2020-01-01"}, {"deadline": "tomorrow"}, {"email": "", "phone": ""},
     {"organisation": ""}, {"price": "20000"},
-])
-def test_bad_requests_are_refused_with_a_message(client, world, db_session, changes):
+]
+
+
+def test_bad_requests_are_refused_with_a_message(client, world, db_session):
     before = snapshot(db_session)
-    page = ask(client, world, **changes)
-    assert page.status_code == 400
-    text = page.get_data(as_text=True)
-    assert "<title>错误：" in text and "data-error-summary" in text
+    for changes in BAD_REQUESTS:
+        page = ask(client, world, **changes)
+        assert page.status_code == 400, changes
+        text = page.get_data(as_text=True)
+        assert "<title>错误：" in text and "data-error-summary" in text, changes
     assert snapshot(db_session) == before
 
 
@@ -183,7 +190,7 @@ def accepted(client, world, db_session):
     return {"id": order.id, "base": base}
 
 
-@pytest.mark.parametrize("who, whose, pieces, status", [
+BAD_PIECES = [
     ("coordinator", "member", "5", 400),       # beyond the member's task of 4
     ("coordinator", "member", "0", 400),
     ("coordinator", "member", "-1", 400),
@@ -191,18 +198,20 @@ def accepted(client, world, db_session):
     ("coordinator", "second", "1", 404),       # a member without a task in this order
     ("outsider", "member", "1", 404),          # someone not in the workshop
     ("other_coordinator", "member", "1", 404),
-])
-def test_bad_pieces_change_nothing(client, world, db_session, accepted, who, whose, pieces,
-                                   status):
-    client.get("/account/logout")
-    login(client, world[who][1] if who == "outsider" else world[who])
-    maker = world["member"][0] if whose == "member" else world["others"][1]
+]
+
+
+def test_bad_pieces_change_nothing(client, world, db_session, accepted):
     before = snapshot(db_session), pieces_of(db_session, accepted["id"])
-    page = client.post(f"/income/makers/{maker}/task-orders/{accepted['id']}/pieces",
-                       data={"pieces": pieces})
-    assert page.status_code == status
-    if status == 400:
-        assert "data-error-summary" in page.get_data(as_text=True)
+    for who, whose, pieces, status in BAD_PIECES:
+        client.get("/account/logout")
+        login(client, world[who][1] if who == "outsider" else world[who])
+        maker = world["member"][0] if whose == "member" else world["others"][1]
+        page = client.post(f"/income/makers/{maker}/task-orders/{accepted['id']}/pieces",
+                           data={"pieces": pieces})
+        assert page.status_code == status, (who, whose, pieces)
+        if status == 400:
+            assert "data-error-summary" in page.get_data(as_text=True)
     assert (snapshot(db_session), pieces_of(db_session, accepted["id"])) == before
 
 
