@@ -191,10 +191,6 @@ def month_split(session: Session, maker_id: int, period: Period,
 
     task_share, task_fee = task_work_split(session, maker_id, period)
     share, fee = share + task_share, fee + task_fee
-    from income.task_orders import task_work_split
-
-    task_share, task_fee = task_work_split(session, maker_id, period)
-    share, fee = share + task_share, fee + task_fee
     if earned_in_month is None:
         earned_in_month = earned(session, maker_id, period)
     corrections = earned_in_month - share
