@@ -44,10 +44,13 @@ def start_gunicorn(env: dict, *, workers: int = 1) -> tuple[subprocess.Popen, st
     /healthz answers."""
     port = free_port()
     gunicorn = Path(sys.executable).with_name("gunicorn")
+    # Keep-alive: gunicorn's own default (2 s), not gunicorn.conf.py's 20 s (read from the
+    # project's folder too): a worker told to stop waits for every idle keep-alive
+    # connection, so a test's signed-in browser made each `stop` wait 20 s and end in SIGKILL.
     process = start_process(
         [str(gunicorn), "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
          "--worker-class", "gevent", "--worker-connections", "200", "--timeout", "60",
-         "--log-level", "warning", "app:app"], env)
+         "--keep-alive", "2", "--log-level", "warning", "app:app"], env)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
