@@ -291,3 +291,13 @@ def test_two_people_recording_the_last_pieces_never_pass_the_task(app, world, db
         thread.join(timeout=60)
     assert sorted(map(str, results)) == ["3", "refused"]
     assert pieces_of(db_session, accepted["id"])[member_id] == (4, 3)
+
+
+def test_one_sender_asking_too_often_waits_and_nothing_is_saved(client, world, db_session):
+    for _ in range(5):
+        assert ask(client, world).status_code == 302
+    before = snapshot(db_session)
+    page = ask(client, world)
+    assert page.status_code == 429 and page.headers["Retry-After"]
+    assert "请" in page.get_data(as_text=True)
+    assert snapshot(db_session) == before
