@@ -14,10 +14,16 @@ from income.sales_points import opening_hours, pickup_points
 
 
 def _label(point: SalesPoint):
-    from core.written import WrittenText
+    from core.written import WrittenText, language_of
 
     name = as_written(point, "name")
-    where = "，".join(part for part in (point.place, opening_hours(point)) if part)
+    # The place as typed only beside a name in its language (a Chinese place in an
+    # English option would be read with the wrong voice); the hours in the page's.
+    place = point.place if language_of(point.place) in (None, name.lang) else None
+    if name.lang == "en":
+        where = ", ".join(part for part in (place, opening_hours(point)) if part)
+        return WrittenText(f"{name.text} ({where})" if where else name.text, name.lang)
+    where = "，".join(part for part in (place, opening_hours(point)) if part)
     return WrittenText(f"{name.text}（{where}）" if where else name.text, name.lang)
 
 

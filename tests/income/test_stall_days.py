@@ -104,6 +104,10 @@ def test_operator_sets_up_stalls_that_checkout_offers(client, stall, db_session)
     pickup = shopper.get("/checkout/pickup").get_data(as_text=True)
     assert 'value="metro-gulou"' in pickup and f'value="{point.slug}"' in pickup
     assert 'value="museum-ningbo"' not in pickup and "周六、周日 10:00-16:00" in pickup
+    shopper.get("/language/en")  # in English: the English name, the hours in English
+    assert "Tianyi Square cart (Saturday, Sunday 10:00-16:00)" in shopper.get(
+        "/checkout/pickup").get_data(as_text=True)
+    shopper.get("/language/zh_Hans_CN")
     assert shopper.post("/checkout/pickup", data={"point": "museum-ningbo"}).status_code == 400
     assert shopper.post("/checkout/pickup", data={"point": point.slug}).status_code == 302
     placed = shopper.post("/checkout/place", data=keys)
