@@ -4,6 +4,7 @@ changes nothing."""
 
 from __future__ import annotations
 
+import re
 import threading
 from datetime import timedelta
 
@@ -144,6 +145,11 @@ def test_the_whole_flow_books_each_members_pieces_once(client, world, db_session
     # not a correction.
     assert 'data-figure="share">¥465.50<' in board and 'data-figure="fee">-¥24.50<' in board
     assert 'data-figure="corrections"' not in board
+    client.get("/language/en")
+    # Chinese names keep their own language on the English page (lang="zh-CN" spans).
+    english = re.sub(r"<[^>]+>", "", client.get("/income").get_data(as_text=True))
+    assert ("You made 700 of the 2,000 × 盘扣 for “宁波甬城服饰有限公司”. "
+            "Your income for this batch: CN¥465.50.") in english
 
 
 BAD_REQUESTS = [
