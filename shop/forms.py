@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, EmailField, HiddenField, RadioField, StringField
+from wtforms import EmailField, HiddenField, RadioField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
@@ -93,15 +93,6 @@ def money_amount(form, field):
         raise ValidationError(_l("Enter an amount like 12.50")) from exc
     if field.money.amount <= 0:
         raise ValidationError(_l("Refund amount must be more than ¥0.00"))
-
-
-class RefundForm(Form):
-    amount = StringField(_l("Amount to refund, in yuan"), validators=[
-        _required(_l("Enter the amount to refund")), Length(max=20), money_amount])
-    reason = StringField(_l("Reason"), validators=[
-        _required(_l("Enter the reason for the refund")),
-        Length(max=300, message=_l("Reason must be 300 characters or fewer"))])
-    restock = BooleanField(_l("Put the goods back in stock"))
 
 
 class ShipForm(Form):

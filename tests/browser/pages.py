@@ -217,7 +217,9 @@ PAGES: dict[str, tuple[Visit, ...]] = {
         Visit("bank-transfer", "/operator/bank-transfer", role="operator", states=(ERRORS,)),
     ),
     "shop.operator_order": (
-        Visit("operator-order", "/operator/orders/{order_number}", role="operator"),
+        # Its last form is the refund's (the demo orders are paid): its error state.
+        Visit("operator-order", "/operator/orders/{order_number}", role="operator",
+              states=(ERRORS,)),
     ),
     # Income -----------------------------------------------------------------------------
     "income.my_income": (Visit("my-income", "/income", role="maker"),),
