@@ -15,6 +15,9 @@ down_revision: str | Sequence[str] | None = 'd7e2a9c4b1f3'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+MONEY_COLUMNS = "entry_key, maker_id, kind, amount, currency, occurred_at, available_at"
+REFUSAL = "ledger entries are append-only: book a correcting entry instead"
+
 
 def upgrade() -> None:
     op.create_table(
@@ -68,19 +71,33 @@ def upgrade() -> None:
     )
     op.create_index('ix_task_order_task_task_order_id', 'task_order_task', ['task_order_id'])
     op.create_index('ix_task_order_task_maker_id', 'task_order_task', ['maker_id'])
-    with op.batch_alter_table('ledger_entry', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('task_order_id', sa.Integer(), nullable=True))
-        batch_op.create_index('ix_ledger_entry_task_order_id', ['task_order_id'])
-        batch_op.create_foreign_key('fk_ledger_entry_task_order_id_task_order', 'task_order',
-                                    ['task_order_id'], ['id'])
+    # On SQLite a batch copy of ledger_entry would drop its append-only trigger: add the
+    # column in place there, with its reference inline.
+    if op.get_bind().dialect.name == 'sqlite':
+        op.execute("ALTER TABLE ledger_entry ADD COLUMN task_order_id INTEGER "
+                   "REFERENCES task_order (id)")
+    else:
+        op.add_column('ledger_entry', sa.Column('task_order_id', sa.Integer(), nullable=True))
+        op.create_foreign_key('fk_ledger_entry_task_order_id_task_order', 'ledger_entry',
+                              'task_order', ['task_order_id'], ['id'])
+    op.create_index('ix_ledger_entry_task_order_id', 'ledger_entry', ['task_order_id'])
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('ledger_entry', schema=None) as batch_op:
-        batch_op.drop_constraint('fk_ledger_entry_task_order_id_task_order',
-                                 type_='foreignkey')
-        batch_op.drop_index('ix_ledger_entry_task_order_id')
-        batch_op.drop_column('task_order_id')
+    op.drop_index('ix_ledger_entry_task_order_id', table_name='ledger_entry')
+    if op.get_bind().dialect.name == 'sqlite':
+        # SQLite's DROP COLUMN refuses a referencing column: copy the table, then make the
+        # append-only trigger of 5b1d7c2e9a40 again, word for word.
+        with op.batch_alter_table('ledger_entry', recreate='always') as batch_op:
+            batch_op.drop_column('task_order_id')
+        op.execute("DROP TRIGGER IF EXISTS ledger_entry_append_only")
+        op.execute(f"CREATE TRIGGER ledger_entry_append_only BEFORE UPDATE OF "
+                   f"{MONEY_COLUMNS} ON ledger_entry BEGIN SELECT RAISE(ABORT, "
+                   f"'{REFUSAL}'); END")
+    else:
+        op.drop_constraint('fk_ledger_entry_task_order_id_task_order', 'ledger_entry',
+                           type_='foreignkey')
+        op.drop_column('ledger_entry', 'task_order_id')
     op.drop_index('ix_task_order_task_maker_id', table_name='task_order_task')
     op.drop_index('ix_task_order_task_task_order_id', table_name='task_order_task')
     op.drop_table('task_order_task')
