@@ -250,6 +250,12 @@ def _give_back_capacity(session: Session, holds: list[StockHold]) -> None:
     for hold in holds:
         key = (_product_of(session, hold.variant_id), hold.made_in_week)
         by_week[key] = by_week.get(key, 0) + hold.made_to_order_quantity
+    give_back_weeks(session, by_week)
+
+
+def give_back_weeks(session: Session, by_week: dict[tuple[int, object], int]) -> None:
+    """Made-to-order units back to their weeks' capacity ({(product id, week): units}),
+    in product-id order (the order a checkout locks them in), after every variant row."""
     for (product_id, week), units in sorted(by_week.items()):
         made_to_order.give_back_capacity(session=session, product_id=product_id, week=week,
                                          units=units)

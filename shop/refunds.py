@@ -1,5 +1,10 @@
 """Refunds: full or partial, through the provider or recorded; never more than paid.
 
+Goods put back: units from stock go back to stock. Units of a made-to-order line that
+were not made yet (its made-to-order part, while the order has not gone out) are put
+back first, as a workshop would simply not make them: they give their room back to the
+week they were booked in, if that week has not passed, and never add stock.
+
 The guard is the database's: `refunded_amount + :amount <= paid_amount` in the update
 that books the refund (and a CHECK constraint behind it), so two operators pressing
 "refund" at once cannot give back more than came in. localstripe would allow an
@@ -14,6 +19,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlmodel import Session, select
 
+from catalog import made_to_order
 from catalog.models import ProductVariant
 from core.db import utcnow
 from core.errors import Conflict, DomainError
@@ -23,14 +29,16 @@ from shop import mails
 from shop.history import record_change
 from shop.models import (
     DownloadGrant,
+    FulfilmentStatus,
     Order,
     OrderLine,
     Payment,
     PaymentRecordStatus,
     PaymentStatus,
     Refund,
+    StockHold,
 )
-from shop.payments import give_back_live_price_units
+from shop.payments import give_back_live_price_units, give_back_weeks
 from shop.providers import get_provider
 
 
@@ -151,6 +159,7 @@ def _restock_remaining(session: Session, order: Order) -> None:
                          .execution_options(populate_existing=True)).all()
     give_back_live_price_units(session=session, order=order, now=utcnow(), quantities={
         line.id: line.quantity - line.refunded_quantity for line in lines if restockable(line)})
+    weeks: dict[tuple[int, object], int] = {}
     for line in lines:
         remaining = line.quantity - line.refunded_quantity
         if remaining <= 0 or not restockable(line):
@@ -158,9 +167,29 @@ def _restock_remaining(session: Session, order: Order) -> None:
         if _update(session, sa.update(OrderLine).where(
                 OrderLine.id == line.id, OrderLine.refunded_quantity == line.refunded_quantity,
         ).values(refunded_quantity=line.quantity)) == 1:
-            _update(session, sa.update(ProductVariant).where(
-                ProductVariant.id == line.variant_id,
-            ).values(stock=ProductVariant.stock + remaining))
+            _put_back(session, order, line, before=line.refunded_quantity, units=remaining,
+                      weeks=weeks)
+    give_back_weeks(session, weeks)
+
+
+def _put_back(session: Session, order: Order, line: OrderLine, *, before: int, units: int,
+              weeks: dict[tuple[int, object], int]) -> None:
+    """Put back `units` of a line whose first `before` units were put back already: the
+    unmade ones (its made-to-order part, counted first) to their week in `weeks`, given
+    back once every variant row is done; the rest to the variant's stock."""
+    unmade = 0
+    if line.made_to_order_quantity and order.fulfilment_status == FulfilmentStatus.UNFULFILLED:
+        unmade = max(0, min(before + units, line.made_to_order_quantity) - before)
+    if units - unmade:
+        _update(session, sa.update(ProductVariant).where(
+            ProductVariant.id == line.variant_id,
+        ).values(stock=ProductVariant.stock + units - unmade))
+    if not unmade or line.product_id is None:
+        return
+    week = session.exec(select(StockHold.made_in_week).where(
+        StockHold.order_id == order.id, StockHold.variant_id == line.variant_id)).first()
+    if week is not None and week >= made_to_order.week_start(made_to_order.shop_today()):
+        weeks[(line.product_id, week)] = weeks.get((line.product_id, week), 0) + unmade
 
 
 def _already_put_back() -> str:
@@ -208,6 +237,7 @@ def _restock_lines(session: Session, order: Order, quantities: Mapping[int, int]
                          .order_by(OrderLine.variant_id, OrderLine.id)).all()
     give_back_live_price_units(session=session, order=order, now=utcnow(),
                                quantities=dict(quantities))
+    weeks: dict[tuple[int, object], int] = {}
     for line in lines:
         units = quantities[line.id]
         if _update(session, sa.update(OrderLine).where(
@@ -215,6 +245,8 @@ def _restock_lines(session: Session, order: Order, quantities: Mapping[int, int]
                 OrderLine.refunded_quantity + units <= OrderLine.quantity,
         ).values(refunded_quantity=OrderLine.refunded_quantity + units)) != 1:
             raise Conflict(_already_put_back())
-        _update(session, sa.update(ProductVariant).where(
-            ProductVariant.id == line.variant_id,
-        ).values(stock=ProductVariant.stock + units))
+        # Read after the update, which holds the line's row: the units put back before.
+        after = session.execute(sa.select(OrderLine.refunded_quantity).where(
+            OrderLine.id == line.id)).scalar_one()
+        _put_back(session, order, line, before=after - units, units=units, weeks=weeks)
+    give_back_weeks(session, weeks)

@@ -19,6 +19,7 @@ from accounts.models import User
 from catalog import made_to_order
 from catalog.models import MadeToOrderWeek, Product, ProductMaker
 from core.db import db, utcnow
+from core.errors import Conflict
 from core.mail import OutboxMail
 from shop import jobs, payments
 from shop.models import Order, OrderLine, StockHold
@@ -215,3 +216,54 @@ def test_the_shopper_sees_the_ship_date_and_is_told_plainly_when_it_is_full(
         mail = session.exec(select(OutboxMail)).one()
         assert (f"{product.title}：其中 4 件按订单制作，做好后发货，约 7 天（预计 {ships} 发货）"
                 in mail.body_text)
+
+
+def test_a_refund_gives_unmade_units_back_to_their_week_never_to_stock(app, db_session):
+    """4 ordered, 2 from stock and 2 to make this week: the units put back are the
+    unmade ones first (their week's room comes back, the stock does not grow), then the
+    ones from stock; once the order has gone out, or the week is over, none go to a week."""
+    from shop import refunds
+    from shop.models import FulfilmentStatus
+    from tests.factories import make_user
+    from tests.income.helpers import paid_order
+
+    this_week = made_to_order.week_start(made_to_order.shop_today())
+    last_week = this_week - timedelta(weeks=1)
+    with db_session() as session:
+        operator = make_user(session, email="mto-refund@example.cn").id
+        product, variant = _made_to_order(session, stock=4, capacity=5)
+        first = paid_order(session, [(variant.id, 2)])  # from stock: 2 left
+        order = paid_order(session, [(variant.id, 4)])  # 2 from stock, 2 made this week
+        line = session.exec(select(OrderLine.id).where(OrderLine.order_id == order.id)).one()
+        price = session.get(OrderLine, line).unit_price_amount
+
+    def refund(order_id, restock, units=1):
+        with db_session() as session:
+            refunds.refund_order(session=session, order=reload(session, order_id),
+                                 amount=price * units, reason="退货", restock=restock,
+                                 by_user_id=operator)
+        with db_session() as session:
+            return stock_of(session, variant.id), _weeks(session, product.id)
+
+    assert refund(order.id, {line: 1}) == (0, {this_week: 1})
+    assert refund(order.id, {line: 2}, 2) == (1, {this_week: 0})  # 1 unmade, 1 from stock
+    assert refund(order.id, True) == (2, {this_week: 0})
+    with pytest.raises(Conflict), db_session() as session:  # never more than sold
+        refunds.refund_order(session=session, order=reload(session, order.id),
+                             amount=price, reason="退货", restock={line: 1},
+                             by_user_id=operator)
+    assert refund(first.id, True, 2) == (4, {this_week: 0})  # stock only, as before
+
+    # Shipped: every unit was made, so all go back to stock.
+    with db_session() as session:
+        shipped = paid_order(session, [(variant.id, 5)])  # 4 from stock, 1 made
+        session.get(Order, shipped.id).fulfilment_status = FulfilmentStatus.SHIPPED
+    assert refund(shipped.id, True, 5) == (5, {this_week: 1})
+    # Booked in a week that is over: its room is not given back, nor is stock added.
+    with db_session() as session:
+        late = paid_order(session, [(variant.id, 6)])  # 5 from stock, 1 made
+        hold = session.exec(select(StockHold).where(StockHold.order_id == late.id)).one()
+        hold.made_in_week = last_week
+        session.add(MadeToOrderWeek(product_id=product.id, week_start=last_week,
+                                    units_ordered=2))
+    assert refund(late.id, True, 6) == (5, {this_week: 2, last_week: 2})
