@@ -9,6 +9,7 @@ request that does not validate raises our own error, so every API error is
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Literal
 
 from flask import Blueprint, url_for
@@ -17,7 +18,7 @@ from spectree import Response, SpecTree
 from sqlmodel import select
 
 from accounts.models import MakerProfile, Workshop, WorkshopMember
-from catalog import queries
+from catalog import made_to_order, queries
 from catalog.search import search_products
 from catalog.views import bp as catalog_bp
 from core.db import get_session
@@ -79,6 +80,20 @@ class Image(BaseModel):
     height: int
 
 
+class MadeToOrder(BaseModel):
+    """Beyond its stock the workshop makes the product, up to a weekly capacity."""
+
+    lead_time_days: int = Field(description="Days from ordering (or from the week's "
+                                "Monday, for next week) to shipping")
+    weekly_capacity: int = Field(description="Units the workshop makes an ISO week "
+                                 "(Asia/Shanghai)")
+    capacity_left_this_week: int
+    capacity_left_next_week: int
+    ships_by: date | None = Field(description="When a unit made to order now is expected "
+                                  "to ship (the first week with room); null when both "
+                                  "weeks are full")
+
+
 class ProductSummary(BaseModel):
     id: int
     slug: str
@@ -86,7 +101,10 @@ class ProductSummary(BaseModel):
     title_en: str | None
     price_fen: int | None
     currency: str = "CNY"
-    stock_left: int
+    stock_left: int | None = Field(description="Units on the shelf; null for a digital "
+                                   "good, which has no stock")
+    made_to_order: MadeToOrder | None = Field(description="Null unless the workshop makes "
+                                              "it to order beyond its stock")
     workshop: str | None
     url: str
     image: Image | None
@@ -106,7 +124,7 @@ class Variant(BaseModel):
     name_en: str | None
     price_fen: int
     currency: str
-    stock_left: int
+    stock_left: int | None = Field(description="Null for a digital good")
 
 
 class ProductDetail(ProductSummary):
@@ -144,11 +162,25 @@ class MakerOut(BaseModel):
 api = Blueprint("api", __name__, url_prefix=API_PREFIX)
 
 
+def _made_to_order(product) -> MadeToOrder | None:
+    offers = made_to_order.offers(session=get_session(), product=product)
+    if not offers:
+        return None
+    this_week, next_week = offers
+    room = next((offer for offer in offers if offer.left), None)
+    return MadeToOrder(lead_time_days=product.lead_time_days,
+                       weekly_capacity=product.weekly_capacity,
+                       capacity_left_this_week=this_week.left,
+                       capacity_left_next_week=next_week.left,
+                       ships_by=room.ships_on if room else None)
+
+
 def _summary(card) -> ProductSummary:
     product = card.product
     return ProductSummary(
         id=product.id, slug=product.slug, title=product.title, title_en=product.title_en,
-        price_fen=card.price, stock_left=card.stock,
+        price_fen=card.price, stock_left=None if product.is_digital else card.stock,
+        made_to_order=_made_to_order(product),
         workshop=card.workshop.name if card.workshop else None,
         url=url_for("catalog.product", slug=product.slug),
         image=Image(**card.image) if card.image else None)
@@ -194,7 +226,8 @@ def product_detail(slug: str):
         maker_story=product.maker_story, is_digital=product.is_digital,
         variants=[Variant(id=v.id, sku=v.sku, name=v.name, name_en=v.name_en,
                           price_fen=v.price_amount, currency=v.price_currency,
-                          stock_left=v.stock) for v in variants],
+                          stock_left=None if product.is_digital else v.stock)
+                  for v in variants],
         images=[Image(**i) for i in queries.product_images(session=session,
                                                              product_id=product.id)],
         makers=[m.public_name for m in queries.public_makers(session=session,
