@@ -243,7 +243,20 @@ def checkout_payment():
     if form.validate_on_submit():
         _save(payment=form.method.data)
         return redirect(url_for("shop.checkout_check"))
-    return _form_page("shop/checkout_payment.html", form)
+    return _form_page("shop/checkout_payment.html", form, back_url=_payment_back_url())
+
+
+def _payment_back_url() -> str:
+    """The step before payment: contact for a cart of downloads, else the pick-up or
+    address step the shopper answered (the delivery question when neither yet)."""
+    if _only_digital(cart.lines()):
+        return url_for("shop.checkout_contact")
+    method = (_state().get("delivery") or {}).get("method")
+    if method == DeliveryMethod.PICKUP.value:
+        return url_for("shop.checkout_pickup")
+    if method == DeliveryMethod.DELIVERY.value:
+        return url_for("shop.checkout_address")
+    return url_for("shop.checkout_delivery")
 
 
 def _offline_label() -> str:

@@ -12,6 +12,12 @@ from shop.models import DeliveryMethod, Order
 from tests.shop.helpers import make_shop
 
 
+def _back_link(client) -> str:
+    """Where the payment step's back link goes."""
+    page = client.get("/checkout/payment").get_data(as_text=True)
+    return re.search(r'class="back-link" href="([^"]*)"', page).group(1)
+
+
 def test_only_digital_skips_delivery_and_a_mixed_cart_still_asks(app, client, db_session):
     with db_session() as session:
         book, book_variant = make_shop(session, stock=100000, digital=True)["items"][0]
@@ -24,6 +30,7 @@ def test_only_digital_skips_delivery_and_a_mixed_cart_still_asks(app, client, db
     contact = client.post("/checkout/contact", data={"name": "王小明",
                                                      "email": "buyer@example.cn"})
     assert contact.headers["Location"].endswith("/checkout/payment")
+    assert _back_link(client) == "/checkout/contact"
     for step in ("delivery", "address", "pickup"):  # no such step: back to contact
         assert client.get(f"/checkout/{step}").headers["Location"].endswith(
             "/checkout/contact")
@@ -36,6 +43,12 @@ def test_only_digital_skips_delivery_and_a_mixed_cart_still_asks(app, client, db
     assert client.get("/checkout/check").headers["Location"].endswith("/checkout/delivery")
     assert client.get("/checkout/delivery").status_code == 200
     assert client.post("/checkout/delivery", data={"method": "pickup"}).status_code == 302
+    assert client.post("/checkout/pickup", data={"point": "metro-gulou"}).status_code == 302
+    assert _back_link(client) == "/checkout/pickup"  # the step answered, not the question
+    assert client.post("/checkout/address", data={
+        "province": "浙江省", "city": "宁波市", "district": "海曙区", "street": "中山西路 1 号",
+        "phone": "13800000000"}).status_code == 302
+    assert _back_link(client) == "/checkout/address"
     assert client.post("/checkout/pickup", data={"point": "metro-gulou"}).status_code == 302
     assert "/checkout/pickup" in client.get("/checkout/check").get_data(as_text=True)
     # Taken out again: the pick-up answer goes, and the order is placed as a download.
