@@ -124,25 +124,33 @@ def _back(workshop, order):
                             task_order_id=order.id))
 
 
-@bp.route("/income/workshops/<int:workshop_id>/task-orders/<int:task_order_id>/accept",
-          methods=["POST"])
-@login_required
-@form_view
-def task_order_accept(workshop_id: int, task_order_id: int):
-    """Accept: the asker is told by mail; the order can then be split."""
+def _confirmed_step(workshop_id: int, task_order_id: int, step, action: str, done: str,
+                    details=None):
+    """A coordinator's one-button step on a task order: the service decides, the audit
+    trail records it, and a refusal comes back on the order's page with nothing saved."""
     session, workshop, order = _action(workshop_id, task_order_id)
     if not ConfirmForm().validate_on_submit():
         return _order_page(workshop, order, status=400, problem=_(
             "This form had expired, so nothing was saved. Check your answers and send "
             "it again."))
     try:
-        service.accept(session=session, order=order, by_user_id=current_user.id)
+        step(session=session, order=order, by_user_id=current_user.id)
     except service.TaskOrderError as exc:
         return _order_page(workshop, order, status=409, problem=exc.message)
-    record(session, actor=current_user, action="task_order.accept",
-           subject_type="task_order", subject_id=order.id)
-    flash(_("Accepted. Now share the pieces out between the members."), "success")
+    record(session, actor=current_user, action=action, subject_type="task_order",
+           subject_id=order.id, details=details(session, order) if details else None)
+    flash(done, "success")
     return _back(workshop, order)
+
+
+@bp.route("/income/workshops/<int:workshop_id>/task-orders/<int:task_order_id>/accept",
+          methods=["POST"])
+@login_required
+@form_view
+def task_order_accept(workshop_id: int, task_order_id: int):
+    """Accept: the asker is told by mail; the order can then be split."""
+    return _confirmed_step(workshop_id, task_order_id, service.accept, "task_order.accept",
+                           _("Accepted. Now share the pieces out between the members."))
 
 
 @bp.route("/income/workshops/<int:workshop_id>/task-orders/<int:task_order_id>/decline",
@@ -210,20 +218,10 @@ def task_order_split(workshop_id: int, task_order_id: int):
 @form_view
 def task_order_deliver(workshop_id: int, task_order_id: int):
     """Delivered and paid: each member's pay is booked in their income, once."""
-    session, workshop, order = _action(workshop_id, task_order_id)
-    if not ConfirmForm().validate_on_submit():
-        return _order_page(workshop, order, status=400, problem=_(
-            "This form had expired, so nothing was saved. Check your answers and send "
-            "it again."))
-    try:
-        service.deliver_and_book(session=session, order=order, by_user_id=current_user.id)
-    except service.TaskOrderError as exc:
-        return _order_page(workshop, order, status=409, problem=exc.message)
-    record(session, actor=current_user, action="task_order.deliver",
-           subject_type="task_order", subject_id=order.id,
-           details={"total": service.booked_total(session, order.id)})
-    flash(_("Marked delivered and paid. Each member's pay is now in their income."), "success")
-    return _back(workshop, order)
+    return _confirmed_step(
+        workshop_id, task_order_id, service.deliver_and_book, "task_order.deliver",
+        _("Marked delivered and paid. Each member's pay is now in their income."),
+        details=lambda session, order: {"total": service.booked_total(session, order.id)})
 
 
 def _task_for(session, maker_id: int, task_order_id: int):
