@@ -94,10 +94,10 @@ vendor-hls:
 		> static/vendor/hls/hls.min.js
 	cp .cache/hls/package/LICENSE static/vendor/hls/LICENSE
 
-# Three test processes on a 2-core machine: a third of the suite's time is spent waiting
-# on servers it starts (gunicorn, schedulers, nginx, Chromium), which a third process
-# fills; measured in docs/PERFORMANCE.md's test-suite line.
-TEST_WORKERS ?= 3
+# Four test processes on a 2-core machine: much of the suite's time is spent waiting on
+# servers it starts (gunicorn, schedulers, nginx, Chromium), which the extra processes
+# fill; 3 and 4 measured in docs/PERFORMANCE.md's test-suite section.
+TEST_WORKERS ?= 4
 test: setup axe
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup --durations=30 $(PYTEST_ARGS)
 
