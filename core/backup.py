@@ -13,6 +13,7 @@ archiving); `--media-only` then copies the media, after the dump, for the same r
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -226,10 +227,8 @@ def take_backup(*, database_url: str, media_dir: Path, out: Path,
     except BaseException as exc:
         shutil.rmtree(partial, ignore_errors=True)
         if created_out:
-            try:
+            with contextlib.suppress(OSError):
                 out.rmdir()  # only if nothing else came to live in it meanwhile
-            except OSError:
-                pass
         if isinstance(exc, OSError):
             raise BackupError(f"writing the backup failed: {exc.strerror or exc}") from exc
         raise

@@ -82,19 +82,26 @@ class BatchPaidForm(Form):
         Length(max=100, message=_l("Reference must be 100 characters or fewer"))])
 
 
+def _percent_in_basis_points(text: str, refusal) -> int:
+    """A percent from 0 to 100 with up to two decimals, as basis points (12.5 -> 1250);
+    anything else is refused with `refusal`."""
+    try:
+        basis = Money.parse(text).amount  # percent with 2 decimals = basis points
+    except MoneyError as exc:
+        raise ValidationError(refusal) from exc
+    if basis > 10000:
+        raise ValidationError(refusal)
+    return basis
+
+
 class CommissionForm(Form):
     scope = SelectField(_l("Applies to"), choices=[])
     rate = StringField(_l("Platform fee in percent"), description=_l("0 to 100, like 5 or 2.5"),
                        validators=[DataRequired(_l("Enter the platform fee"))])
 
     def validate_rate(self, field):
-        try:
-            basis = Money.parse(field.data).amount  # percent with 2 decimals = basis points
-        except MoneyError as exc:
-            raise ValidationError(_l("Platform fee must be a number from 0 to 100")) from exc
-        if basis > 10000:
-            raise ValidationError(_l("Platform fee must be a number from 0 to 100"))
-        field.basis_points = basis
+        field.basis_points = _percent_in_basis_points(
+            field.data, _l("Platform fee must be a number from 0 to 100"))
 
 
 class TillForm(Form):
@@ -120,13 +127,8 @@ class StudioRateForm(Form):
         validators=[DataRequired(_l("Enter the studio commission"))])
 
     def validate_rate(self, field):
-        try:
-            basis = Money.parse(field.data).amount  # percent with 2 decimals = basis points
-        except MoneyError as exc:
-            raise ValidationError(_l("Studio commission must be a number from 0 to 100")) from exc
-        if basis > 10000:
-            raise ValidationError(_l("Studio commission must be a number from 0 to 100"))
-        field.basis_points = basis
+        field.basis_points = _percent_in_basis_points(
+            field.data, _l("Studio commission must be a number from 0 to 100"))
 
 
 class HandOverForm(Form):
